@@ -1,0 +1,1 @@
+"""The ``imagequeue`` command: serve, worker, migrate, up."""

@@ -1,0 +1,111 @@
+"""``imagequeue``: one entry point for every process, so containers and ``make`` agree."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Sequence
+
+from infra.settings import Settings
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="imagequeue", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API server")
+    serve.add_argument("--host", help="interface to bind (default: HOST or 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default: PORT or 8000)")
+
+    worker = commands.add_parser("worker", help="run a worker that processes image jobs")
+    worker.add_argument("--concurrency", type=int, help="images processed at once")
+
+    commands.add_parser("migrate", help="create the database if missing and apply migrations")
+
+    up = commands.add_parser("up", help="migrate, then run the server and one worker")
+    up.add_argument("--host")
+    up.add_argument("--port", type=int)
+
+    args = parser.parse_args(argv)
+    settings = Settings()
+    logging.basicConfig(
+        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+    if args.command == "serve":
+        _serve(settings, host=args.host, port=args.port)
+    elif args.command == "worker":
+        from worker.main import run_worker
+
+        asyncio.run(run_worker(settings, concurrency=args.concurrency))
+    elif args.command == "migrate":
+        from infra.db.migrate import migrate
+
+        applied = asyncio.run(migrate(settings.database_url.get_secret_value()))
+        print(f"applied migrations: {applied or 'none (up to date)'}")
+    elif args.command == "up":
+        sys.exit(_up(settings, host=args.host, port=args.port))
+
+
+def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from server.app import create_app
+
+    host = host or settings.host
+    port = port or settings.port
+    print(f"imagequeue API on http://{host}:{port}/graphql", flush=True)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level="info",
+        timeout_graceful_shutdown=30,
+        ws_max_size=1024 * 1024,
+    )
+
+
+def _up(settings: Settings, *, host: str | None, port: int | None) -> int:
+    """Run server and worker as child processes; Ctrl-C or SIGTERM stops both."""
+    from infra.db.migrate import migrate
+
+    asyncio.run(migrate(settings.database_url.get_secret_value()))
+    serve_args = ["serve"]
+    if host:
+        serve_args += ["--host", host]
+    if port:
+        serve_args += ["--port", str(port)]
+    children = [
+        subprocess.Popen([sys.executable, "-m", "cli", *serve_args]),
+        subprocess.Popen([sys.executable, "-m", "cli", "worker"]),
+    ]
+
+    asked_to_stop = False
+
+    def stop_children() -> None:
+        for child in children:
+            if child.poll() is None:
+                child.send_signal(signal.SIGTERM)
+
+    def on_signal(_signum: int, _frame: object) -> None:
+        nonlocal asked_to_stop
+        asked_to_stop = True
+        stop_children()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    # When either child ends on its own, take the other down too: half a system is not "up".
+    while all(child.poll() is None for child in children):
+        try:
+            children[0].wait(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            continue
+    stop_children()
+    codes = [child.wait() for child in children]
+    return 0 if asked_to_stop else max(1, *(abs(code) for code in codes))

@@ -1,0 +1,1 @@
+"""RabbitMQ: the names of every queue and exchange, the message contracts, the connection."""

@@ -1,0 +1,160 @@
+"""The ``images`` table: every query the server and the worker run against it."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+Executor = asyncpg.Pool | asyncpg.Connection
+
+
+class ImageStatus(enum.StrEnum):
+    """Stored lowercase, as the original design's clients expect."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def is_final(self) -> bool:
+        return self in (ImageStatus.COMPLETED, ImageStatus.FAILED)
+
+
+@dataclass(frozen=True, slots=True)
+class ImageRecord:
+    id: int
+    filename: str
+    original_path: str
+    thumbnail_path: str | None
+    file_size: int | None
+    thumbnail_size: int | None
+    status: ImageStatus
+    created_at: datetime
+    processed_at: datetime | None
+    content_type: str | None
+    error: str | None
+    attempts: int
+    started_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: asyncpg.Record) -> ImageRecord:
+        values: dict[str, Any] = dict(row)
+        values["status"] = ImageStatus(values["status"])
+        return cls(**values)
+
+
+_COLUMNS = (
+    "id, filename, original_path, thumbnail_path, file_size, thumbnail_size, status, "
+    "created_at, processed_at, content_type, error, attempts, started_at"
+)
+
+
+async def insert_pending(
+    db: Executor,
+    *,
+    filename: str,
+    original_path: str,
+    file_size: int,
+    content_type: str,
+) -> ImageRecord:
+    row = await db.fetchrow(
+        f"""
+        INSERT INTO images (filename, original_path, file_size, content_type, status)
+        VALUES ($1, $2, $3, $4, 'pending')
+        RETURNING {_COLUMNS}
+        """,
+        filename,
+        original_path,
+        file_size,
+        content_type,
+    )
+    assert row is not None
+    return ImageRecord.from_row(row)
+
+
+async def get(db: Executor, image_id: int) -> ImageRecord | None:
+    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM images WHERE id = $1", image_id)
+    return ImageRecord.from_row(row) if row else None
+
+
+async def get_many(db: Executor, image_ids: list[int]) -> dict[int, ImageRecord]:
+    rows = await db.fetch(f"SELECT {_COLUMNS} FROM images WHERE id = ANY($1::int[])", image_ids)
+    return {row["id"]: ImageRecord.from_row(row) for row in rows}
+
+
+async def list_newest_first(
+    db: Executor, *, limit: int, before_id: int | None, status: ImageStatus | None
+) -> list[ImageRecord]:
+    """Up to ``limit`` images with ``id < before_id``, newest first (keyset pagination)."""
+    rows = await db.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM images
+        WHERE ($1::int IS NULL OR id < $1) AND ($2::text IS NULL OR status = $2)
+        ORDER BY id DESC
+        LIMIT $3
+        """,
+        before_id,
+        status.value if status else None,
+        limit,
+    )
+    return [ImageRecord.from_row(row) for row in rows]
+
+
+async def claim_for_processing(db: Executor, image_id: int) -> ImageRecord | None:
+    """Move a pending (or abandoned processing) image to processing and count the attempt.
+
+    Returns None when the image is gone or already final, so the job can be acked
+    without work.
+    """
+    row = await db.fetchrow(
+        f"""
+        UPDATE images
+        SET status = 'processing', started_at = now(), attempts = attempts + 1, error = NULL
+        WHERE id = $1 AND status IN ('pending', 'processing')
+        RETURNING {_COLUMNS}
+        """,
+        image_id,
+    )
+    return ImageRecord.from_row(row) if row else None
+
+
+async def mark_completed(
+    db: Executor, image_id: int, *, thumbnail_path: str, thumbnail_size: int
+) -> ImageRecord | None:
+    row = await db.fetchrow(
+        f"""
+        UPDATE images
+        SET status = 'completed', thumbnail_path = $2, thumbnail_size = $3,
+            processed_at = now(), error = NULL
+        WHERE id = $1 AND status = 'processing'
+        RETURNING {_COLUMNS}
+        """,
+        image_id,
+        thumbnail_path,
+        thumbnail_size,
+    )
+    return ImageRecord.from_row(row) if row else None
+
+
+async def mark_failed(db: Executor, image_id: int, *, error: str) -> ImageRecord | None:
+    row = await db.fetchrow(
+        f"""
+        UPDATE images
+        SET status = 'failed', error = $2, processed_at = now()
+        WHERE id = $1 AND status IN ('pending', 'processing')
+        RETURNING {_COLUMNS}
+        """,
+        image_id,
+        error,
+    )
+    return ImageRecord.from_row(row) if row else None
+
+
+async def delete(db: Executor, image_id: int) -> ImageRecord | None:
+    row = await db.fetchrow(f"DELETE FROM images WHERE id = $1 RETURNING {_COLUMNS}", image_id)
+    return ImageRecord.from_row(row) if row else None

@@ -1,0 +1,43 @@
+"""Typed settings, read once at start-up from the environment (and an optional ``.env``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of imagequeue. ``docs/configuration.md`` lists them with their defaults."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+
+    # SecretStr keeps the password out of reprs, logs and tracebacks.
+    database_url: SecretStr = SecretStr("postgresql://postgres@localhost:5432/imagequeue")
+    amqp_url: SecretStr = SecretStr("amqp://guest:guest@localhost:5672/")
+    storage_dir: Path = Path("./data")
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str | None = None
+    """Base URL clients reach the server at; derived from each request when unset."""
+
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    max_files_per_request: int = Field(default=20, gt=0)
+    max_image_pixels: int = Field(default=50_000_000, gt=0)
+
+    worker_concurrency: int = Field(default=2, gt=0)
+    job_timeout_s: float = Field(default=60.0, gt=0)
+
+    thumbnail_max_px: int = Field(default=256, gt=0)
+    thumbnail_quality: int = Field(default=85, ge=1, le=95)
+
+    db_pool_min_size: int = Field(default=1, ge=0)
+    db_pool_max_size: int = Field(default=10, gt=0)
+    db_timeout_s: float = Field(default=5.0, gt=0)
+    migrate_on_start: bool = True
+
+    graphql_max_depth: int = Field(default=10, gt=0)
+    graphql_max_tokens: int = Field(default=2000, gt=0)
+    graphql_max_aliases: int = Field(default=15, gt=0)

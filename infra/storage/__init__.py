@@ -1,0 +1,73 @@
+"""Where originals and renditions live.
+
+``Storage`` is the interface; ``local.LocalStorage`` keeps files on a disk shared by the
+server and the workers. Keys are relative, ``/``-separated names made by the server
+(``originals/3f2a….jpg``); no name from a client ever becomes part of a key. Methods
+block, so async callers run them in a thread.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import BinaryIO
+
+
+class StorageError(Exception):
+    """The storage backend failed (disk full, permission, missing key)."""
+
+
+class UploadTooLarge(StorageError):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(f"file is larger than the limit of {max_bytes} bytes")
+        self.max_bytes = max_bytes
+
+
+class InvalidKey(StorageError):
+    pass
+
+
+class Storage(abc.ABC):
+    @abc.abstractmethod
+    def save_stream(self, key: str, source: BinaryIO, *, max_bytes: int) -> int:
+        """Copy ``source`` to ``key`` and return its size in bytes.
+
+        Raises ``UploadTooLarge`` as soon as more than ``max_bytes`` have been read; either
+        the whole file appears under ``key`` or nothing does.
+        """
+
+    @abc.abstractmethod
+    def atomic_writer(self, key: str) -> AbstractContextManager[BinaryIO]:
+        """A file that becomes visible under ``key`` only when the block exits cleanly."""
+
+    @abc.abstractmethod
+    def open_read(self, key: str) -> BinaryIO: ...
+
+    @abc.abstractmethod
+    def size(self, key: str) -> int: ...
+
+    @abc.abstractmethod
+    def exists(self, key: str) -> bool: ...
+
+    @abc.abstractmethod
+    def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+
+    @abc.abstractmethod
+    def local_path(self, key: str) -> Path | None:
+        """A path on this machine for ``key``, when the backend has one (for sendfile)."""
+
+    @abc.abstractmethod
+    def check_writable(self) -> None:
+        """Raise ``StorageError`` unless a file can be written now."""
+
+    def iter_keys(self, prefix: str) -> Iterator[str]:
+        raise NotImplementedError
+
+
+def open_storage(storage_dir: Path) -> Storage:
+    from infra.storage.local import LocalStorage
+
+    return LocalStorage(storage_dir)

@@ -1,0 +1,104 @@
+"""Storage on a local (or shared, mounted) file system."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path, PurePosixPath
+from typing import BinaryIO
+
+from infra.storage import InvalidKey, Storage, StorageError, UploadTooLarge
+
+_COPY_CHUNK_BYTES = 1024 * 1024
+
+
+class LocalStorage(Storage):
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+
+    def __repr__(self) -> str:
+        return f"LocalStorage({str(self.root)!r})"
+
+    def _path(self, key: str) -> Path:
+        # Keys come from our own server, but job messages can be published by anyone with
+        # access to the queue: refuse anything that could step outside the root.
+        pure = PurePosixPath(key)
+        if not key or "\x00" in key or pure.is_absolute() or ".." in pure.parts:
+            raise InvalidKey(f"invalid storage key {key!r}")
+        return self.root.joinpath(*pure.parts)
+
+    def _temp_sibling(self, path: Path) -> Path:
+        # Same directory, so the final rename is atomic; a dot-prefix marks it as partial.
+        return path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+
+    @contextlib.contextmanager
+    def atomic_writer(self, key: str) -> Iterator[BinaryIO]:
+        path = self._path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temp = self._temp_sibling(path)
+            handle = temp.open("xb")
+        except OSError as exc:
+            raise StorageError(f"cannot write {key}: {exc}") from exc
+        try:
+            with handle:
+                yield handle
+                handle.flush()
+                os.fsync(handle.fileno())
+            temp.replace(path)
+        except BaseException:
+            temp.unlink(missing_ok=True)
+            raise
+
+    def save_stream(self, key: str, source: BinaryIO, *, max_bytes: int) -> int:
+        written = 0
+        try:
+            with self.atomic_writer(key) as target:
+                while chunk := source.read(_COPY_CHUNK_BYTES):
+                    written += len(chunk)
+                    if written > max_bytes:
+                        raise UploadTooLarge(max_bytes)
+                    target.write(chunk)
+        except OSError as exc:
+            raise StorageError(f"cannot store {key}: {exc}") from exc
+        return written
+
+    def open_read(self, key: str) -> BinaryIO:
+        try:
+            return self._path(key).open("rb")
+        except OSError as exc:
+            raise StorageError(f"cannot read {key}: {exc}") from exc
+
+    def size(self, key: str) -> int:
+        try:
+            return self._path(key).stat().st_size
+        except OSError as exc:
+            raise StorageError(f"cannot stat {key}: {exc}") from exc
+
+    def exists(self, key: str) -> bool:
+        return self._path(key).is_file()
+
+    def delete(self, key: str) -> None:
+        try:
+            self._path(key).unlink(missing_ok=True)
+        except OSError as exc:
+            raise StorageError(f"cannot delete {key}: {exc}") from exc
+
+    def local_path(self, key: str) -> Path:
+        return self._path(key)
+
+    def check_writable(self) -> None:
+        key = f".healthcheck/{secrets.token_hex(4)}"
+        with self.atomic_writer(key) as probe:
+            probe.write(b"ok")
+        self.delete(key)
+
+    def iter_keys(self, prefix: str) -> Iterator[str]:
+        base = self._path(prefix)
+        if not base.is_dir():
+            return
+        for path in sorted(base.rglob("*")):
+            if path.is_file():
+                yield path.relative_to(self.root).as_posix()

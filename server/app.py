@@ -1,0 +1,53 @@
+"""The ASGI application: routes, middleware and the lifespan that opens the resources."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.routing import Route, WebSocketRoute
+
+from infra.settings import Settings
+from server.body_limit import BodyLimitMiddleware
+from server.csrf import CSRFPreventionMiddleware
+from server.graphql.schema import QueryLimits, build_schema
+from server.graphql.view import GraphQLView
+from server.health import healthz
+from server.resources import open_resources
+from server.rest.routes import routes as rest_routes
+
+# Multipart framing around each file: boundaries and part headers.
+_MULTIPART_OVERHEAD_BYTES = 64 * 1024
+
+
+def create_app(settings: Settings) -> Starlette:
+    schema = build_schema(
+        QueryLimits(
+            max_depth=settings.graphql_max_depth,
+            max_tokens=settings.graphql_max_tokens,
+            max_aliases=settings.graphql_max_aliases,
+        )
+    )
+    graphql = CSRFPreventionMiddleware(GraphQLView(schema, multipart_uploads_enabled=True))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        async with open_resources(settings) as resources:
+            app.state.resources = resources
+            yield
+
+    max_body_bytes = settings.max_files_per_request * (
+        settings.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES
+    )
+    return Starlette(
+        routes=[
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+            WebSocketRoute("/graphql", graphql),
+            Route("/healthz", healthz),
+            *rest_routes,
+        ],
+        middleware=[Middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)],
+        lifespan=lifespan,
+    )

@@ -1,0 +1,49 @@
+"""Per-request context: the service, URL building and fresh DataLoaders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import HTTPConnection
+from strawberry.dataloader import DataLoader
+
+from infra.db.images import ImageRecord
+from server.service import ImageService, UploadRejected
+
+
+class Urls:
+    """Absolute URLs of files this server serves."""
+
+    def __init__(self, base_url: str) -> None:
+        self._base = base_url.rstrip("/")
+
+    def original(self, image_id: int) -> str:
+        return f"{self._base}/api/images/{image_id}/original"
+
+    def thumbnail(self, image_id: int) -> str:
+        return f"{self._base}/api/thumbnails/{image_id}"
+
+
+@dataclass
+class Context:
+    connection: HTTPConnection
+    service: ImageService
+    urls: Urls
+    image_loader: DataLoader[int, ImageRecord | None]
+    rejected_uploads: list[tuple[int, UploadRejected]] = field(default_factory=list)
+    """Files of a batch upload that were turned away, by their index in the request."""
+
+
+def build_context(
+    connection: HTTPConnection, service: ImageService, public_url: str | None
+) -> Context:
+    async def load_images(ids: list[int]) -> list[ImageRecord | None]:
+        found = await service.get_many(ids)
+        return [found.get(image_id) for image_id in ids]
+
+    return Context(
+        connection=connection,
+        service=service,
+        urls=Urls(public_url or str(connection.base_url)),
+        image_loader=DataLoader(load_fn=load_images),
+    )

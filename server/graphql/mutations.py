@@ -1,0 +1,56 @@
+"""Write operations: uploads and deletes."""
+
+from __future__ import annotations
+
+import strawberry
+from starlette.datastructures import UploadFile
+from strawberry.file_uploads import Upload
+from strawberry.types import Info
+
+from server.graphql.context import Context
+from server.graphql.errors import UserFacingError
+from server.graphql.types import Image, parse_image_id
+from server.service import UploadRejected
+
+
+def _as_upload(value: object) -> UploadFile:
+    if not isinstance(value, UploadFile):
+        raise UserFacingError("expected a file in a multipart request")
+    return value
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        description="Store an image and queue it for processing; returns at once, PENDING."
+    )
+    async def upload_image(self, info: Info[Context, None], file: Upload) -> Image:
+        upload = _as_upload(file)
+        record = await info.context.service.upload(upload.filename, upload.file)
+        return Image.from_row(record)
+
+    @strawberry.mutation(
+        description=(
+            "Upload several images in one request. Each file is accepted or rejected on its own: "
+            "the list holds the accepted ones, in request order, and every rejected file is "
+            "reported as an error whose path ends with its index in `files`."
+        )
+    )
+    async def upload_images(self, info: Info[Context, None], files: list[Upload]) -> list[Image]:
+        accepted = []
+        for index, file in enumerate(files):
+            upload = _as_upload(file)
+            try:
+                record = await info.context.service.upload(upload.filename, upload.file)
+            except UploadRejected as rejected:
+                info.context.rejected_uploads.append((index, rejected))
+                continue
+            accepted.append(Image.from_row(record))
+        return accepted
+
+    @strawberry.mutation(description="Delete an image and all of its files. False when unknown.")
+    async def delete_image(self, info: Info[Context, None], id: strawberry.ID) -> bool:
+        image_id = parse_image_id(id)
+        if image_id is None:
+            return False
+        return await info.context.service.delete(image_id)

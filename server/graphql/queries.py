@@ -1,0 +1,61 @@
+"""Read operations."""
+
+from __future__ import annotations
+
+import strawberry
+from strawberry.types import Info
+
+from infra.db.images import ImageStatus as StoredStatus
+from server.graphql.context import Context
+from server.graphql.errors import UserFacingError
+from server.graphql.types import (
+    Image,
+    ImageConnection,
+    ImageEdge,
+    ImageStatus,
+    PageInfo,
+    decode_cursor,
+    encode_cursor,
+    parse_image_id,
+)
+
+MAX_PAGE_SIZE = 100
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="One image by id, or null when there is none.")
+    async def image(self, info: Info[Context, None], id: strawberry.ID) -> Image | None:
+        image_id = parse_image_id(id)
+        if image_id is None:
+            return None
+        record = await info.context.image_loader.load(image_id)
+        return Image.from_row(record) if record else None
+
+    @strawberry.field(description="Images newest first, with cursor pagination.")
+    async def images(
+        self,
+        info: Info[Context, None],
+        first: int = 20,
+        after: str | None = None,
+        status: ImageStatus | None = None,  # type: ignore[valid-type]
+    ) -> ImageConnection:
+        if not 1 <= first <= MAX_PAGE_SIZE:
+            raise UserFacingError(f"first must be between 1 and {MAX_PAGE_SIZE}")
+        before_id = None
+        if after is not None:
+            before_id = decode_cursor(after)
+            if before_id is None:
+                raise UserFacingError("after is not a cursor returned by this API")
+        records = await info.context.service.list_newest_first(
+            limit=first + 1, before_id=before_id, status=StoredStatus(status) if status else None
+        )
+        page = records[:first]
+        edges = [ImageEdge(cursor=encode_cursor(r.id), node=Image.from_row(r)) for r in page]
+        return ImageConnection(
+            edges=edges,
+            page_info=PageInfo(
+                has_next_page=len(records) > first,
+                end_cursor=edges[-1].cursor if edges else None,
+            ),
+        )

@@ -1,0 +1,45 @@
+"""Assembles the schema from its parts, with the safety extensions on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import partial
+
+import strawberry
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    QueryDepthLimiter,
+)
+
+from server.graphql.errors import should_mask_error
+from server.graphql.mutations import Mutation
+from server.graphql.queries import Query
+from server.graphql.rejected_uploads import RejectedUploadsExtension
+
+
+@dataclass(frozen=True)
+class QueryLimits:
+    max_depth: int = 10
+    max_tokens: int = 2000
+    max_aliases: int = 15
+
+
+def build_schema(limits: QueryLimits = QueryLimits()) -> strawberry.Schema:
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        # Factories, not instances: an extension keeps per-operation state.
+        extensions=[
+            partial(QueryDepthLimiter, max_depth=limits.max_depth),
+            partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+            partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
+            RejectedUploadsExtension,
+            partial(MaskErrors, should_mask_error=should_mask_error),
+        ],
+    )
+
+
+schema = build_schema()
+"""With default limits; ``strawberry export-schema server.graphql.schema:schema`` reads it."""

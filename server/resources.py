@@ -1,0 +1,56 @@
+"""What the server opens at start-up and closes at shutdown, passed to every request."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import asyncpg
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+
+from infra.broker.connection import connect
+from infra.broker.topology import declare_job_queue
+from infra.db.migrate import migrate
+from infra.db.pool import create_pool
+from infra.settings import Settings
+from infra.storage import Storage, open_storage
+from server.job_publisher import JobPublisher
+from server.service import ImageService
+
+
+@dataclass(frozen=True)
+class Resources:
+    settings: Settings
+    pool: asyncpg.Pool
+    broker: AbstractRobustConnection
+    channel: AbstractChannel
+    storage: Storage
+    service: ImageService
+
+
+@contextlib.asynccontextmanager
+async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
+    if settings.migrate_on_start:
+        await migrate(settings.database_url.get_secret_value())
+    storage = open_storage(settings.storage_dir)
+    async with contextlib.AsyncExitStack() as stack:
+        pool = await create_pool(settings)
+        stack.push_async_callback(pool.close)
+        broker = await connect(settings, client_name="imagequeue-server")
+        stack.push_async_callback(broker.close)
+        channel = await broker.channel(publisher_confirms=True)
+        await declare_job_queue(channel)
+        service = ImageService(
+            pool=pool,
+            storage=storage,
+            publisher=JobPublisher(channel),
+            max_upload_bytes=settings.max_upload_bytes,
+            max_image_pixels=settings.max_image_pixels,
+        )
+        yield Resources(settings, pool, broker, channel, storage, service)
+
+
+def resources_of(app: object) -> Resources:
+    resources: Resources = app.state.resources  # type: ignore[attr-defined]
+    return resources

@@ -1,0 +1,1 @@
+"""The original design's REST API, kept for its clients, over the same ``ImageService``."""

@@ -1,0 +1,153 @@
+"""``/api/...``: the original design's endpoints, unchanged in shape, plus delete and file URLs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from infra.db.images import ImageRecord, ImageStatus
+from infra.storage import StorageError
+from server.resources import resources_of
+from server.service import ServiceUnavailable, UploadRejected
+
+UPLOAD_FIELD = "image"
+
+
+def image_json(record: ImageRecord) -> dict[str, Any]:
+    """The original design's shape, lowercase statuses included, plus the newer columns."""
+    return {
+        "id": record.id,
+        "filename": record.filename,
+        "status": record.status.value,
+        "original_path": record.original_path,
+        "thumbnail_path": record.thumbnail_path,
+        "file_size": record.file_size,
+        "thumbnail_size": record.thumbnail_size,
+        "content_type": record.content_type,
+        "created_at": record.created_at.isoformat(),
+        "started_at": record.started_at.isoformat() if record.started_at else None,
+        "processed_at": record.processed_at.isoformat() if record.processed_at else None,
+        "error": record.error,
+        "attempts": record.attempts,
+    }
+
+
+def _error(status_code: int, message: str, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status_code)
+
+
+def _image_id(request: Request) -> int | None:
+    raw: str = request.path_params["image_id"]
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > 2**31 - 1:
+        return None
+    return int(raw) or None
+
+
+async def _find(request: Request) -> ImageRecord | JSONResponse:
+    image_id = _image_id(request)
+    record = await resources_of(request.app).service.get(image_id) if image_id else None
+    if record is None:
+        return _error(404, f"image {request.path_params['image_id']} not found")
+    return record
+
+
+async def upload(request: Request) -> Response:
+    service = resources_of(request.app).service
+    async with request.form(max_files=1) as form:
+        file = form.get(UPLOAD_FIELD)
+        if not isinstance(file, UploadFile):
+            return _error(400, f"send the image as multipart/form-data field {UPLOAD_FIELD!r}")
+        try:
+            record = await service.upload(file.filename, file.file)
+        except UploadRejected as rejected:
+            return _error(rejected.status_code, str(rejected), filename=rejected.filename)
+        except ServiceUnavailable as exc:
+            return _error(503, str(exc))
+    return JSONResponse(
+        {
+            "id": record.id,
+            "filename": record.filename,
+            "status": record.status.value,
+            "message": "Image uploaded successfully",
+        },
+        status_code=201,
+    )
+
+
+async def list_images(request: Request) -> Response:
+    status_param = request.query_params.get("status")
+    try:
+        status = ImageStatus(status_param) if status_param else None
+        limit = int(request.query_params.get("limit", "20"))
+        before_id = (
+            int(request.query_params["before"]) if "before" in request.query_params else None
+        )
+    except ValueError:
+        return _error(
+            400, "status must be pending|processing|completed|failed; limit and before integers"
+        )
+    if not 1 <= limit <= 100:
+        return _error(400, "limit must be between 1 and 100")
+    records = await resources_of(request.app).service.list_newest_first(
+        limit=limit, before_id=before_id, status=status
+    )
+    return JSONResponse({"images": [image_json(record) for record in records]})
+
+
+async def get_image(request: Request) -> Response:
+    found = await _find(request)
+    return found if isinstance(found, JSONResponse) else JSONResponse(image_json(found))
+
+
+async def delete_image(request: Request) -> Response:
+    image_id = _image_id(request)
+    deleted = bool(image_id) and await resources_of(request.app).service.delete(image_id or 0)
+    if not deleted:
+        return _error(404, f"image {request.path_params['image_id']} not found")
+    return JSONResponse({"id": image_id, "deleted": True})
+
+
+async def get_thumbnail(request: Request) -> Response:
+    found = await _find(request)
+    if isinstance(found, JSONResponse):
+        return found
+    if found.status is not ImageStatus.COMPLETED or not found.thumbnail_path:
+        return _error(404, f"thumbnail of image {found.id} is not ready", status=found.status.value)
+    return _file_response(request, found.thumbnail_path, "image/jpeg")
+
+
+async def get_original(request: Request) -> Response:
+    found = await _find(request)
+    if isinstance(found, JSONResponse):
+        return found
+    return _file_response(
+        request, found.original_path, found.content_type or "application/octet-stream"
+    )
+
+
+def _file_response(request: Request, key: str, media_type: str) -> Response:
+    storage = resources_of(request.app).storage
+    try:
+        path = storage.local_path(key)
+    except StorageError:
+        path = None
+    if path is None or not path.is_file():
+        return _error(404, "file not found")
+    # Files never change under a key (a new rendition gets a new key), so caches may keep them.
+    return FileResponse(
+        path, media_type=media_type, headers={"cache-control": "public, max-age=86400"}
+    )
+
+
+routes = [
+    Route("/api/upload", upload, methods=["POST"]),
+    Route("/api/images", list_images, methods=["GET"]),
+    Route("/api/images/{image_id}", get_image, methods=["GET"]),
+    Route("/api/images/{image_id}", delete_image, methods=["DELETE"]),
+    Route("/api/images/{image_id}/original", get_original, methods=["GET"]),
+    Route("/api/thumbnails/{image_id}", get_thumbnail, methods=["GET"]),
+]

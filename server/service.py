@@ -1,0 +1,174 @@
+"""What the API does with images. GraphQL resolvers and REST handlers are thin layers over this."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import unicodedata
+import uuid
+import warnings
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import asyncpg
+from PIL import Image, UnidentifiedImageError
+
+from infra.broker.messages import ImageJob
+from infra.db import images
+from infra.db.images import ImageRecord, ImageStatus
+from infra.image_formats import ACCEPTED_FORMATS
+from infra.storage import Storage, UploadTooLarge
+from server.job_publisher import JobPublisher
+
+log = logging.getLogger(__name__)
+
+MAX_FILENAME_CHARS = 255
+
+
+class UploadRejected(Exception):
+    """Bad input from the client; the message is safe and meant for them."""
+
+    def __init__(self, filename: str, reason: str, *, status_code: int = 400) -> None:
+        super().__init__(f"{filename}: {reason}")
+        self.filename = filename
+        self.reason = reason
+        self.status_code = status_code
+
+
+class ServiceUnavailable(Exception):
+    """A backing service (broker, database) failed; the client may retry."""
+
+
+@dataclass(frozen=True, slots=True)
+class _StoredOriginal:
+    key: str
+    size_bytes: int
+    content_type: str
+
+
+def clean_filename(raw: str | None) -> str:
+    """The client's name, kept only as data: last path segment, no control characters."""
+    name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
+    # PostgreSQL text cannot hold NUL, and control characters only cause trouble in logs.
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    if name in ("", ".", ".."):
+        name = "upload"
+    return name[:MAX_FILENAME_CHARS]
+
+
+class ImageService:
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        storage: Storage,
+        publisher: JobPublisher,
+        max_upload_bytes: int,
+        max_image_pixels: int,
+    ) -> None:
+        self._pool = pool
+        self._storage = storage
+        self._publisher = publisher
+        self._max_upload_bytes = max_upload_bytes
+        self._max_image_pixels = max_image_pixels
+
+    async def upload(self, raw_filename: str | None, source: BinaryIO) -> ImageRecord:
+        """Store the original, insert a pending row, publish its job; return the row.
+
+        Raises ``UploadRejected`` for bad input, leaving no file and no row behind.
+        """
+        filename = clean_filename(raw_filename)
+        stored = await asyncio.to_thread(self._store_original, filename, source)
+        try:
+            record = await images.insert_pending(
+                self._pool,
+                filename=filename,
+                original_path=stored.key,
+                file_size=stored.size_bytes,
+                content_type=stored.content_type,
+            )
+        except BaseException:
+            await asyncio.to_thread(self._storage.delete, stored.key)
+            raise
+        job = ImageJob(record.id, stored.key, thumbnail_key_for(stored.key))
+        try:
+            await self._publisher.publish(job)
+        except Exception as exc:
+            # Without its job the row would sit in pending forever: undo both.
+            await images.delete(self._pool, record.id)
+            await asyncio.to_thread(self._storage.delete, stored.key)
+            raise ServiceUnavailable("the job queue is unavailable; try again") from exc
+        log.info("accepted upload image_id=%d filename=%r", record.id, filename)
+        return record
+
+    def _store_original(self, filename: str, source: BinaryIO) -> _StoredOriginal:
+        source.seek(0)
+        if not source.read(1):
+            raise UploadRejected(filename, "the file is empty")
+        source.seek(0)
+        image_format = self._sniff_format(filename, source)
+        content_type, extension = ACCEPTED_FORMATS[image_format]
+        source.seek(0)
+        key = f"originals/{uuid.uuid4().hex}.{extension}"
+        try:
+            size = self._storage.save_stream(key, source, max_bytes=self._max_upload_bytes)
+        except UploadTooLarge as exc:
+            raise UploadRejected(filename, str(exc), status_code=413) from exc
+        return _StoredOriginal(key, size, content_type)
+
+    def _sniff_format(self, filename: str, source: BinaryIO) -> str:
+        """Read only the header: the format and the pixel count, not the pixels."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            try:
+                with Image.open(source, formats=tuple(ACCEPTED_FORMATS)) as image:
+                    image_format = image.format or ""
+                    width, height = image.size
+            except UnidentifiedImageError as exc:
+                accepted = ", ".join(ACCEPTED_FORMATS)
+                raise UploadRejected(
+                    filename, f"not a supported image (accepted formats: {accepted})"
+                ) from exc
+            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+                raise UploadRejected(filename, self._too_many_pixels()) from exc
+            except (OSError, SyntaxError, ValueError, EOFError) as exc:
+                raise UploadRejected(filename, f"unreadable image header: {exc}") from exc
+        if width * height > self._max_image_pixels:
+            raise UploadRejected(filename, self._too_many_pixels())
+        if image_format not in ACCEPTED_FORMATS:
+            raise UploadRejected(filename, f"unsupported image format {image_format}")
+        return image_format
+
+    def _too_many_pixels(self) -> str:
+        return f"image exceeds the pixel limit of {self._max_image_pixels} pixels"
+
+    async def get(self, image_id: int) -> ImageRecord | None:
+        return await images.get(self._pool, image_id)
+
+    async def get_many(self, image_ids: list[int]) -> dict[int, ImageRecord]:
+        return await images.get_many(self._pool, image_ids)
+
+    async def list_newest_first(
+        self, *, limit: int, before_id: int | None, status: ImageStatus | None
+    ) -> list[ImageRecord]:
+        return await images.list_newest_first(
+            self._pool, limit=limit, before_id=before_id, status=status
+        )
+
+    async def delete(self, image_id: int) -> bool:
+        """Remove the row, then every file of the image. False when there was no such image."""
+        record = await images.delete(self._pool, image_id)
+        if record is None:
+            return False
+        keys = [record.original_path, thumbnail_key_for(record.original_path)]
+        if record.thumbnail_path:
+            keys.append(record.thumbnail_path)
+        for key in dict.fromkeys(keys):
+            await asyncio.to_thread(self._storage.delete, key)
+        log.info("deleted image_id=%d", image_id)
+        return True
+
+
+def thumbnail_key_for(original_key: str) -> str:
+    stem = original_key.rsplit("/", 1)[-1].split(".", 1)[0]
+    return f"thumbnails/{stem}_thumb.jpg"

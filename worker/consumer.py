@@ -1,0 +1,103 @@
+"""Where a job is consumed: decode, claim the row, render off the loop, record, ack."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from functools import partial
+
+import asyncpg
+from aio_pika.abc import AbstractIncomingMessage
+
+from infra.broker.messages import DecodeError, ImageJob
+from infra.db import images
+from infra.storage import Storage
+from worker.processing import PermanentImageError, ThumbnailSpec, make_thumbnail
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class JobOutcome:
+    image_id: int | None
+    status: str
+    detail: str = ""
+
+
+class JobConsumer:
+    """Handles one delivery at a time per call; the channel's prefetch bounds concurrency."""
+
+    def __init__(
+        self,
+        *,
+        pool: asyncpg.Pool,
+        storage: Storage,
+        executor: Executor,
+        spec: ThumbnailSpec,
+        job_timeout_s: float,
+    ) -> None:
+        self._pool = pool
+        self._storage = storage
+        self._executor = executor
+        self._spec = spec
+        self._job_timeout_s = job_timeout_s
+        self._in_flight: set[asyncio.Task[JobOutcome]] = set()
+
+    async def on_message(self, message: AbstractIncomingMessage) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._in_flight.add(task)
+        try:
+            outcome = await self.handle(message)
+        finally:
+            self._in_flight.discard(task)
+        log.info("job image_id=%s %s %s", outcome.image_id, outcome.status, outcome.detail)
+
+    async def drain(self, timeout_s: float) -> None:
+        """Wait for jobs in flight; what is still running after ``timeout_s`` is redelivered."""
+        if self._in_flight:
+            await asyncio.wait(set(self._in_flight), timeout=timeout_s)
+
+    async def handle(self, message: AbstractIncomingMessage) -> JobOutcome:
+        try:
+            job = ImageJob.decode(message.body)
+        except DecodeError as exc:
+            # Requeueing a body we cannot read would loop forever.
+            await message.reject(requeue=False)
+            return JobOutcome(None, "rejected", str(exc))
+
+        record = await images.claim_for_processing(self._pool, job.image_id)
+        if record is None:
+            # Deleted, or already final: a duplicate delivery costs nothing.
+            await message.ack()
+            return JobOutcome(job.image_id, "skipped", "image is gone or already final")
+
+        loop = asyncio.get_running_loop()
+        render = partial(
+            make_thumbnail, self._storage, job.original_path, job.thumbnail_path, self._spec
+        )
+        try:
+            result = await asyncio.wait_for(
+                loop.run_in_executor(self._executor, render), timeout=self._job_timeout_s
+            )
+        except PermanentImageError as exc:
+            await images.mark_failed(self._pool, job.image_id, error=str(exc))
+            await message.ack()
+            return JobOutcome(job.image_id, "failed", str(exc))
+        except TimeoutError:
+            error = f"processing exceeded the time limit of {self._job_timeout_s:g} s"
+            await images.mark_failed(self._pool, job.image_id, error=error)
+            await message.ack()
+            return JobOutcome(job.image_id, "failed", error)
+
+        await images.mark_completed(
+            self._pool,
+            job.image_id,
+            thumbnail_path=job.thumbnail_path,
+            thumbnail_size=result.size_bytes,
+        )
+        # Ack only after the row says completed: a crash before this line redelivers.
+        await message.ack()
+        return JobOutcome(job.image_id, "completed", f"{result.width}x{result.height}")

@@ -1,0 +1,58 @@
+"""Worker wiring: open the pool, the broker and the process pool; consume until told to stop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from concurrent.futures import ProcessPoolExecutor
+
+from infra.broker.connection import connect
+from infra.broker.topology import declare_job_queue
+from infra.db.pool import create_pool
+from infra.settings import Settings
+from infra.storage import open_storage
+from worker.consumer import JobConsumer
+from worker.processing import ThumbnailSpec
+
+log = logging.getLogger(__name__)
+
+
+async def run_worker(settings: Settings, *, concurrency: int | None = None) -> None:
+    concurrency = concurrency or settings.worker_concurrency
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+
+    pool = await create_pool(settings)
+    connection = await connect(settings, client_name="imagequeue-worker")
+    executor = ProcessPoolExecutor(max_workers=concurrency)
+    try:
+        channel = await connection.channel()
+        # One unacked job per pool process: more would only wait inside this process
+        # while another worker could have taken them.
+        await channel.set_qos(prefetch_count=concurrency)
+        queue = await declare_job_queue(channel)
+        consumer = JobConsumer(
+            pool=pool,
+            storage=open_storage(settings.storage_dir),
+            executor=executor,
+            spec=ThumbnailSpec(
+                max_px=settings.thumbnail_max_px,
+                quality=settings.thumbnail_quality,
+                max_pixels=settings.max_image_pixels,
+            ),
+            job_timeout_s=settings.job_timeout_s,
+        )
+        consumer_tag = await queue.consume(consumer.on_message)
+        log.info("worker consuming %s with concurrency %d", queue.name, concurrency)
+        print(f"imagequeue worker consuming {queue.name!r} (concurrency {concurrency})", flush=True)
+        await stop.wait()
+        log.info("worker stopping")
+        await queue.cancel(consumer_tag)
+        await consumer.drain(settings.job_timeout_s)
+    finally:
+        await connection.close()
+        await pool.close()
+        executor.shutdown(wait=True, cancel_futures=True)
