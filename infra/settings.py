@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Every knob of imagequeue. ``docs/configuration.md`` lists them with their defaults."""
+    """Every knob of imagequeue; the README's Configuration table lists them with defaults."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 

@@ -47,6 +47,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             publisher=JobPublisher(channel),
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
+            max_files_per_request=settings.max_files_per_request,
         )
         yield Resources(settings, pool, broker, channel, storage, service)
 

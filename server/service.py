@@ -65,7 +65,9 @@ class ImageService:
         publisher: JobPublisher,
         max_upload_bytes: int,
         max_image_pixels: int,
+        max_files_per_request: int,
     ) -> None:
+        self.max_files_per_request = max_files_per_request
         self._pool = pool
         self._storage = storage
         self._publisher = publisher

@@ -91,13 +91,26 @@ class JobConsumer:
             await images.mark_failed(self._pool, job.image_id, error=error)
             await message.ack()
             return JobOutcome(job.image_id, "failed", error)
+        except Exception as exc:
+            # Unknown failures must not leave the image in processing or loop the job
+            # forever; record them and move on.
+            log.exception("job image_id=%s crashed", job.image_id)
+            error = f"internal error while processing: {type(exc).__name__}"
+            await images.mark_failed(self._pool, job.image_id, error=error)
+            await message.ack()
+            return JobOutcome(job.image_id, "failed", error)
 
-        await images.mark_completed(
+        completed = await images.mark_completed(
             self._pool,
             job.image_id,
             thumbnail_path=job.thumbnail_path,
             thumbnail_size=result.size_bytes,
         )
+        if completed is None:
+            # The image was deleted while we worked: the thumbnail belongs to nobody.
+            await asyncio.to_thread(self._storage.delete, job.thumbnail_path)
+            await message.ack()
+            return JobOutcome(job.image_id, "skipped", "image deleted during processing")
         # Ack only after the row says completed: a crash before this line redelivers.
         await message.ack()
         return JobOutcome(job.image_id, "completed", f"{result.width}x{result.height}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from infra.image_formats import ACCEPTED_FORMATS, DEFAULT_MAX_PIXELS
-from infra.storage import Storage, StorageError
+from infra.storage import InvalidKey, Storage, StorageError
 
 
 class PermanentImageError(Exception):
@@ -42,6 +42,8 @@ def make_thumbnail(
     """Write a JPEG that fits ``spec.max_px`` square, aspect kept, never upscaled."""
     try:
         source = storage.open_read(original_key)
+    except InvalidKey as exc:
+        raise PermanentImageError(str(exc)) from exc
     except StorageError as exc:
         raise PermanentImageError(f"original file is missing: {original_key}") from exc
     with source, warnings.catch_warnings():
@@ -63,8 +65,11 @@ def make_thumbnail(
             # Pillow reports truncated or corrupt data with these.
             raise PermanentImageError(f"cannot decode image: {exc}") from exc
 
-    with storage.atomic_writer(thumbnail_key) as target:
-        thumbnail.save(target, "JPEG", quality=spec.quality, optimize=True, progressive=True)
+    try:
+        with storage.atomic_writer(thumbnail_key) as target:
+            thumbnail.save(target, "JPEG", quality=spec.quality, optimize=True, progressive=True)
+    except InvalidKey as exc:
+        raise PermanentImageError(str(exc)) from exc
     return ThumbnailResult(
         width=thumbnail.width,
         height=thumbnail.height,

@@ -37,6 +37,9 @@ class Mutation:
         )
     )
     async def upload_images(self, info: Info[Context, None], files: list[Upload]) -> list[Image]:
+        limit = info.context.service.max_files_per_request
+        if len(files) > limit:
+            raise UserFacingError(f"at most {limit} files per request, got {len(files)}")
         accepted = []
         for index, file in enumerate(files):
             upload = _as_upload(file)

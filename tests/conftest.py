@@ -1,0 +1,74 @@
+"""Session-wide isolation: one fresh database, one fresh vhost, one storage dir per run.
+
+Every test that crosses processes talks to a real server and a real worker started here
+as subprocesses; they are stopped, and the database and vhost dropped, at the end.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.client import Api
+from tests.processes import Launcher, launcher
+from tests.services import (
+    AMQP_HOST,
+    AMQP_PORT,
+    create_database,
+    create_vhost,
+    delete_vhost,
+    drop_database,
+    port_open,
+    require,
+)
+
+TEST_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+
+
+@pytest.fixture(scope="session")
+def database_url() -> Iterator[str]:
+    require("PostgreSQL", port_open("127.0.0.1", 5432), "127.0.0.1:5432")
+    url = create_database()
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    require("RabbitMQ", port_open(AMQP_HOST, AMQP_PORT), f"{AMQP_HOST}:{AMQP_PORT}")
+    url = create_vhost()
+    yield url
+    delete_vhost(url)
+
+
+@pytest.fixture(scope="session")
+def service_env(
+    database_url: str, amqp_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, str]:
+    return {
+        "DATABASE_URL": database_url,
+        "AMQP_URL": amqp_url,
+        "STORAGE_DIR": str(tmp_path_factory.mktemp("storage")),
+        "MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD_BYTES),
+        "LOG_LEVEL": "INFO",
+    }
+
+
+@pytest.fixture(scope="session")
+def stack(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Launcher]:
+    """A server and a worker shared by the tests of the session."""
+    with launcher(service_env, tmp_path_factory.mktemp("logs")) as running:
+        running.start_worker()
+        yield running
+
+
+@pytest.fixture(scope="session")
+def api(stack: Launcher, service_env: dict[str, str]) -> Iterator[Api]:
+    _, base_url = stack.start_server()
+    client = Api(base_url, Path(service_env["STORAGE_DIR"]))
+    yield client
+    client.close()

@@ -1,0 +1,110 @@
+"""Real server and worker processes for tests that cross process boundaries."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+from tests.services import free_port
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Process:
+    name: str
+    popen: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self, timeout_s: float = 20) -> int:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        return self.popen.returncode
+
+    def kill(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+
+
+@dataclass
+class Launcher:
+    """Starts ``imagequeue`` subcommands with one environment; stops them all at the end."""
+
+    env: dict[str, str]
+    log_dir: Path
+    started: list[Process] = field(default_factory=list)
+
+    def start(self, name: str, *args: str, extra_env: dict[str, str] | None = None) -> Process:
+        log_path = self.log_dir / f"{name}-{len(self.started)}.log"
+        with log_path.open("wb") as log_file:
+            popen = subprocess.Popen(
+                [sys.executable, "-m", "cli", *args],
+                cwd=REPO_ROOT,
+                env={**os.environ, **self.env, **(extra_env or {})},
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+            )
+        process = Process(name, popen, log_path)
+        self.started.append(process)
+        return process
+
+    def start_server(self, extra_env: dict[str, str] | None = None) -> tuple[Process, str]:
+        port = free_port()
+        process = self.start("server", "serve", "--port", str(port), extra_env=extra_env)
+        base_url = f"http://127.0.0.1:{port}"
+        wait_healthy(base_url, process)
+        return process, base_url
+
+    def start_worker(self, extra_env: dict[str, str] | None = None) -> Process:
+        process = self.start("worker", "worker", extra_env=extra_env)
+        deadline = time.monotonic() + 30
+        while "consuming" not in process.log():
+            if process.popen.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{process.log()}")
+            time.sleep(0.1)
+        return process
+
+    def stop_all(self) -> None:
+        for process in reversed(self.started):
+            process.stop()
+
+
+def wait_healthy(base_url: str, process: Process, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.popen.poll() is not None:
+            raise RuntimeError(f"{process.name} exited:\n{process.log()}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"{process.name} not healthy after {timeout_s} s:\n{process.log()}")
+
+
+@contextmanager
+def launcher(env: dict[str, str], log_dir: Path) -> Iterator[Launcher]:
+    running = Launcher(env, log_dir)
+    try:
+        yield running
+    finally:
+        running.stop_all()

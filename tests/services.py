@@ -1,0 +1,81 @@
+"""Fresh, isolated PostgreSQL databases and RabbitMQ vhosts for a test run, removed after."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import socket
+import subprocess
+from urllib.parse import quote
+
+import asyncpg
+import pytest
+
+CI = bool(os.environ.get("CI"))
+PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+AMQP_HOST = os.environ.get("TEST_AMQP_HOST", "127.0.0.1")
+AMQP_PORT = 5672
+
+
+def require(service: str, reachable: bool, hint: str) -> None:
+    """Fail under CI, skip elsewhere: a missing service must never count as a pass in CI."""
+    if reachable:
+        return
+    message = f"{service} is not reachable ({hint}); start it with: bash .ci/services.sh start"
+    if CI:
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(1)
+        return sock.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def unique_name(prefix: str) -> str:
+    return f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
+
+
+async def _admin(sql: str) -> None:
+    connection = await asyncpg.connect(PG_ADMIN_DSN)
+    try:
+        await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+def create_database() -> str:
+    name = unique_name("imagequeue_test")
+    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+
+
+def drop_database(url: str) -> None:
+    name = url.rsplit("/", 1)[-1]
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def _rabbitmqctl(*args: str) -> None:
+    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+
+
+def create_vhost() -> str:
+    vhost = unique_name("imagequeue-test")
+    _rabbitmqctl("add_vhost", vhost)
+    _rabbitmqctl("set_permissions", "-p", vhost, "guest", ".*", ".*", ".*")
+    return f"amqp://guest:guest@{AMQP_HOST}:{AMQP_PORT}/{quote(vhost, safe='')}"
+
+
+def delete_vhost(url: str) -> None:
+    from urllib.parse import unquote
+
+    _rabbitmqctl("delete_vhost", unquote(url.rsplit("/", 1)[-1]))

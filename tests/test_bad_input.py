@@ -1,0 +1,198 @@
+"""Bad input gets a clear error and costs nothing: no file, no row, no stuck queue."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aio_pika
+import asyncpg
+import httpx
+import pytest
+
+from infra.broker.messages import ImageJob
+from infra.broker.topology import JOB_QUEUE
+from tests.client import Api
+from tests.conftest import TEST_MAX_UPLOAD_BYTES
+from tests.images import photo
+from tests.processes import Launcher
+
+
+def _row_count(api: Api) -> int:
+    edges = api.graphql("{ images(first: 100) { edges { node { id } } } }")["data"]["images"]
+    return len(edges["edges"])
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "reason"),
+    [
+        ("notes.jpg", b"this is a text file, not a photo\n" * 20, "not a supported image"),
+        ("empty.jpg", b"", "the file is empty"),
+        ("script.png", b"<?php echo 'hi'; ?>", "not a supported image"),
+    ],
+)
+def test_non_images_are_rejected_at_upload_and_leave_nothing(
+    api: Api, name: str, content: bytes, reason: str
+) -> None:
+    files_before, rows_before = api.stored_originals(), _row_count(api)
+
+    body = api.upload_multipart([(name, content)]).json()
+    assert body["data"] is None
+    assert body["errors"][0]["message"].startswith(f"{name}: {reason}")
+
+    rest = api.http.post("/api/upload", files={"image": (name, content)})
+    assert rest.status_code == 400
+    assert reason in rest.json()["error"]
+
+    assert api.stored_originals() == files_before
+    assert _row_count(api) == rows_before
+
+
+def test_truncated_jpeg_fails_with_an_error_and_the_next_upload_completes(api: Api) -> None:
+    whole = photo(1600, 1200)
+    failed = api.wait_final(api.upload("cut.jpg", whole[: len(whole) // 3])["id"])
+    assert failed["status"] == "FAILED"
+    assert "cannot decode image" in failed["error"]
+    assert failed["thumbnailUrl"] is None
+    assert api.http.get(f"/api/thumbnails/{failed['id']}").json()["status"] == "failed"
+
+    assert api.wait_final(api.upload("fine.jpg", photo())["id"])["status"] == "COMPLETED"
+
+
+def test_upload_over_the_size_limit_is_rejected_and_leaves_no_file(api: Api) -> None:
+    too_big = photo(200, 200) + b"\0" * TEST_MAX_UPLOAD_BYTES
+    files_before, rows_before = api.stored_originals(), _row_count(api)
+
+    body = api.upload_multipart([("huge.jpg", too_big)]).json()
+    assert body["errors"][0]["message"] == (
+        f"huge.jpg: file is larger than the limit of {TEST_MAX_UPLOAD_BYTES} bytes"
+    )
+    rest = api.http.post("/api/upload", files={"image": ("huge.jpg", too_big)})
+    assert rest.status_code == 413
+    assert "larger than the limit" in rest.json()["error"]
+
+    assert api.stored_originals() == files_before
+    assert _row_count(api) == rows_before
+
+
+@pytest.mark.parametrize(
+    ("client_name", "kept_as"),
+    [
+        (b"../../etc/passwd", "passwd"),
+        (b"evil\x00.jpg", "evil.jpg"),
+        (b"..\\..\\boot.ini", "boot.ini"),
+        (b"/absolute/path.jpg", "path.jpg"),
+        (b"..", "upload"),
+    ],
+)
+def test_client_filenames_never_reach_the_file_system(
+    api: Api, client_name: bytes, kept_as: str
+) -> None:
+    response = api.upload_raw_filename(client_name, photo(100, 100))
+    assert response.status_code == 201, response.text
+    image_id = response.json()["id"]
+    stored = api.http.get(f"/api/images/{image_id}").json()
+    assert stored["filename"] == kept_as
+    assert stored["original_path"].startswith("originals/")
+    assert kept_as not in stored["original_path"]
+    assert all(api.storage_dir in path.parents for path in api.stored_files())
+    assert api.wait_final(str(image_id))["status"] == "COMPLETED"
+
+
+def test_an_undecodable_job_is_dropped_and_the_queue_keeps_moving(api: Api, amqp_url: str) -> None:
+    async def publish_garbage() -> None:
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            for body in (b"\xff\xfe not json", b'{"imageId": "seven"}', b"[]"):
+                await channel.default_exchange.publish(
+                    aio_pika.Message(body), routing_key=JOB_QUEUE
+                )
+
+    asyncio.run(publish_garbage())
+    assert api.wait_final(api.upload("after-garbage.jpg", photo())["id"])["status"] == "COMPLETED"
+
+
+def test_unknown_ids_and_bad_cursors_get_clear_answers(api: Api) -> None:
+    assert api.image("not-a-number") is None
+    assert api.image("99999999999999999999") is None
+    body = api.http.post(
+        "/graphql", json={"query": '{ images(after: "garbage") { edges { cursor } } }'}
+    ).json()
+    assert body["errors"][0]["message"] == "after is not a cursor returned by this API"
+    body = api.http.post("/graphql", json={"query": "{ images(first: 1000) { edges { cursor } } }"})
+    assert body.json()["errors"][0]["message"] == "first must be between 1 and 100"
+
+
+def test_abusive_queries_are_refused_by_the_safety_limits(api: Api, stack: Launcher) -> None:
+    # Today's schema is shallower than the default depth limit, so prove the limit with a
+    # server whose limit is lower than an ordinary listing query.
+    _, shallow_url = stack.start_server(extra_env={"GRAPHQL_MAX_DEPTH": "2"})
+    deep = "{ images { edges { node { id } } } }"
+    body = httpx.post(f"{shallow_url}/graphql", json={"query": deep}).json()
+    assert "exceeds maximum operation depth of 2" in body["errors"][0]["message"]
+    aliases = "{ " + " ".join(f"a{i}: image(id: 1) {{ id }}" for i in range(20)) + " }"
+    body = api.http.post("/graphql", json={"query": aliases}).json()
+    assert "aliases" in body["errors"][0]["message"].lower()
+    tokens = "{ " + " ".join(f"b{i}: __typename" for i in range(1500)) + " }"
+    body = api.http.post("/graphql", json={"query": tokens}).json()
+    assert "token" in body["errors"][0]["message"].lower()
+
+
+def test_a_forged_job_cannot_write_outside_storage(
+    api: Api, amqp_url: str, database_url: str
+) -> None:
+    # Given a pending row whose job someone publishes with a path that climbs out of storage
+    async def forge() -> int:
+        connection = await asyncpg.connect(database_url)
+        try:
+            image_id: int = await connection.fetchval(
+                "INSERT INTO images (filename, original_path) VALUES ('x.jpg', 'originals/x.jpg')"
+                " RETURNING id"
+            )
+        finally:
+            await connection.close()
+        broker = await aio_pika.connect(amqp_url)
+        async with broker:
+            channel = await broker.channel()
+            body = ImageJob(image_id, "originals/x.jpg", "../../outside.jpg").encode()
+            await channel.default_exchange.publish(aio_pika.Message(body), routing_key=JOB_QUEUE)
+        return image_id
+
+    image_id = asyncio.run(forge())
+    # Then the image fails with a reason instead of sticking in processing, and nothing escapes
+    failed = api.wait_final(str(image_id))
+    assert failed["status"] == "FAILED"
+    assert failed["error"] and "original file is missing" in failed["error"]
+    assert not (api.storage_dir.parent.parent / "outside.jpg").exists()
+
+    async def forge_thumbnail_path() -> int:
+        connection = await asyncpg.connect(database_url)
+        try:
+            original = await connection.fetchval(
+                "SELECT original_path FROM images WHERE status = 'completed' LIMIT 1"
+            )
+            new_id: int = await connection.fetchval(
+                "INSERT INTO images (filename, original_path) VALUES ('y.jpg', $1) RETURNING id",
+                original,
+            )
+        finally:
+            await connection.close()
+        broker = await aio_pika.connect(amqp_url)
+        async with broker:
+            channel = await broker.channel()
+            body = ImageJob(new_id, original, "../../outside.jpg").encode()
+            await channel.default_exchange.publish(aio_pika.Message(body), routing_key=JOB_QUEUE)
+        return new_id
+
+    api.wait_final(api.upload("real.jpg", photo())["id"])
+    failed = api.wait_final(str(asyncio.run(forge_thumbnail_path())))
+    assert failed["status"] == "FAILED"
+    assert "invalid storage key" in failed["error"]
+    assert not (api.storage_dir.parent.parent / "outside.jpg").exists()
+
+
+def test_too_many_files_in_one_batch_is_refused(api: Api) -> None:
+    before = api.stored_originals()
+    body = api.upload_multipart([(f"{i}.jpg", photo(40, 40)) for i in range(21)]).json()
+    assert body["errors"][0]["message"] == "at most 20 files per request, got 21"
+    assert api.stored_originals() == before

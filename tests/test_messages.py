@@ -1,0 +1,45 @@
+"""The job contract stays readable by the original design's producers and consumers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from infra.broker.messages import DecodeError, ImageJob
+
+
+def test_encode_uses_the_original_keys_plus_a_version() -> None:
+    job = ImageJob(123, "originals/a.jpg", "thumbnails/a_thumb.jpg")
+    assert json.loads(job.encode()) == {
+        "version": 1,
+        "imageId": 123,
+        "originalPath": "originals/a.jpg",
+        "thumbnailPath": "thumbnails/a_thumb.jpg",
+    }
+    assert ImageJob.decode(job.encode()) == job
+
+
+def test_a_message_from_the_original_producer_decodes() -> None:
+    legacy = b'{"imageId": 7, "originalPath": "/uploads/x.jpg", "thumbnailPath": "/t/x.jpg"}'
+    assert ImageJob.decode(legacy) == ImageJob(7, "/uploads/x.jpg", "/t/x.jpg")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"\xff\xfe",
+        b"not json",
+        b"[1, 2]",
+        b'{"imageId": "7", "originalPath": "a", "thumbnailPath": "b"}',
+        b'{"imageId": true, "originalPath": "a", "thumbnailPath": "b"}',
+        b'{"imageId": -1, "originalPath": "a", "thumbnailPath": "b"}',
+        b'{"imageId": 1, "originalPath": "", "thumbnailPath": "b"}',
+        b'{"imageId": 1, "originalPath": "a"}',
+        b'{"version": 99, "imageId": 1, "originalPath": "a", "thumbnailPath": "b"}',
+    ],
+)
+def test_anything_else_is_one_decode_error(body: bytes) -> None:
+    with pytest.raises(DecodeError):
+        ImageJob.decode(body)

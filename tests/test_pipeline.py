@@ -1,0 +1,161 @@
+"""The end-to-end pipeline through real processes: upload, queue, worker, thumbnail."""
+
+from __future__ import annotations
+
+import httpx
+
+from tests.client import Api
+from tests.images import decode, photo
+
+
+def test_graphql_upload_becomes_a_thumbnail_that_fits_and_keeps_the_aspect(api: Api) -> None:
+    # Given a 1200x800 photo uploaded through the GraphQL multipart mutation
+    uploaded = api.upload("holiday.jpg", photo(1200, 800))
+    assert uploaded["status"] == "PENDING"
+    assert uploaded["filename"] == "holiday.jpg"
+
+    # When the worker has processed it
+    image = api.wait_final(uploaded["id"])
+
+    # Then it is COMPLETED with a 256x171 JPEG thumbnail served by the same server
+    assert image["status"] == "COMPLETED", image["error"]
+    assert image["error"] is None
+    assert image["processedAt"] is not None
+    thumbnail = httpx.get(image["thumbnailUrl"])
+    assert thumbnail.status_code == 200
+    assert thumbnail.headers["content-type"] == "image/jpeg"
+    decoded = decode(thumbnail.content)
+    assert decoded.format == "JPEG"
+    assert decoded.size == (256, 171)
+    assert image["thumbnailSize"] == len(thumbnail.content)
+    # The red block stays top-left: the picture is not mirrored or rotated.
+    red, green, blue = decoded.convert("RGB").getpixel((10, 10))  # type: ignore[misc]
+    assert red > 200 and green < 60 and blue < 60
+
+    original = httpx.get(image["originalUrl"])
+    assert original.status_code == 200
+    assert original.headers["content-type"] == "image/jpeg"
+    assert len(original.content) == image["fileSize"]
+
+
+def test_exif_orientation_is_applied(api: Api) -> None:
+    # Orientation 6: the camera was turned; the stored pixels are landscape, the photo is not.
+    uploaded = api.upload("sideways.jpg", photo(400, 200, orientation=6))
+    image = api.wait_final(uploaded["id"])
+    assert image["status"] == "COMPLETED", image["error"]
+    assert decode(httpx.get(image["thumbnailUrl"]).content).size == (128, 256)
+
+
+def test_rest_api_of_the_original_design(api: Api) -> None:
+    response = api.http.post("/api/upload", files={"image": ("cat.jpg", photo(640, 480))})
+    assert response.status_code == 201
+    body = response.json()
+    assert set(body) == {"id", "filename", "status", "message"}
+    assert body["filename"] == "cat.jpg"
+    assert body["status"] == "pending"
+    assert isinstance(body["id"], int)
+
+    api.wait_final(str(body["id"]))
+    status = api.http.get(f"/api/images/{body['id']}").json()
+    assert status["status"] == "completed"
+    for key in ("id", "filename", "original_path", "thumbnail_path", "created_at", "processed_at"):
+        assert status[key] is not None, key
+    assert status["thumbnail_path"].endswith("_thumb.jpg")
+
+    thumbnail = api.http.get(f"/api/thumbnails/{body['id']}")
+    assert thumbnail.status_code == 200
+    assert thumbnail.headers["content-type"] == "image/jpeg"
+    assert decode(thumbnail.content).size == (256, 192)
+
+
+def test_thumbnail_of_unknown_image_is_a_json_404(api: Api) -> None:
+    for path in ("/api/thumbnails/999999", "/api/thumbnails/nope", "/api/images/999999"):
+        response = api.http.get(path)
+        assert response.status_code == 404
+        assert "not found" in response.json()["error"]
+
+
+def test_batch_upload_accepts_good_files_and_names_the_rejected_one(api: Api) -> None:
+    response = api.upload_multipart(
+        [("one.jpg", photo(300, 200)), ("notes.jpg", b"just some text"), ("two.jpg", photo())]
+    )
+    body = response.json()
+    accepted = body["data"]["uploadImages"]
+    assert [image["filename"] for image in accepted] == ["one.jpg", "two.jpg"]
+    assert all(image["status"] == "PENDING" for image in accepted)
+    [error] = body["errors"]
+    assert error["path"] == ["uploadImages", 1]
+    assert error["extensions"]["filename"] == "notes.jpg"
+    assert "not a supported image" in error["message"]
+    for image in accepted:
+        assert api.wait_final(image["id"])["status"] == "COMPLETED"
+
+
+def test_images_lists_newest_first_with_cursor_pagination_and_status_filter(api: Api) -> None:
+    ids = [api.upload(f"page-{i}.jpg", photo(200, 100))["id"] for i in range(3)]
+    for image_id in ids:
+        api.wait_final(image_id)
+    query = """
+      query($after: String, $status: ImageStatus) {
+        images(first: 2, after: $after, status: $status) {
+          edges { cursor node { id status } }
+          pageInfo { hasNextPage endCursor }
+        }
+      }"""
+    first = api.graphql(query)["data"]["images"]
+    assert [edge["node"]["id"] for edge in first["edges"]] == [ids[2], ids[1]]
+    assert first["pageInfo"]["hasNextPage"] is True
+    second = api.graphql(query, {"after": first["pageInfo"]["endCursor"]})["data"]["images"]
+    assert second["edges"][0]["node"]["id"] == ids[0]
+
+    completed = api.graphql(query, {"status": "COMPLETED"})["data"]["images"]["edges"]
+    assert completed and all(edge["node"]["status"] == "COMPLETED" for edge in completed)
+    pending = api.graphql(query, {"status": "PENDING"})["data"]["images"]["edges"]
+    assert all(edge["node"]["status"] == "PENDING" for edge in pending)
+
+
+def test_delete_removes_the_row_and_every_file(api: Api) -> None:
+    before = set(api.stored_files())
+    image = api.wait_final(api.upload("delete-me.jpg", photo())["id"])
+    added = set(api.stored_files()) - before
+    assert len(added) == 2  # the original and the thumbnail
+
+    deleted = api.graphql("mutation($id: ID!) { deleteImage(id: $id) }", {"id": image["id"]})
+    assert deleted["data"]["deleteImage"] is True
+    assert api.image(image["id"]) is None
+    assert not any(path.exists() for path in added)
+    again = api.graphql("mutation($id: ID!) { deleteImage(id: $id) }", {"id": image["id"]})
+    assert again["data"]["deleteImage"] is False
+
+    rest = api.http.post("/api/upload", files={"image": ("rest.jpg", photo())}).json()
+    assert api.http.delete(f"/api/images/{rest['id']}").json() == {
+        "id": rest["id"],
+        "deleted": True,
+    }
+    assert api.http.get(f"/api/images/{rest['id']}").status_code == 404
+    assert api.http.delete(f"/api/images/{rest['id']}").status_code == 404
+
+
+def test_multipart_without_a_preflight_header_is_blocked_as_csrf(api: Api) -> None:
+    before = api.stored_originals()
+    response = api.upload_multipart([("forged.jpg", photo())], headers={})
+    assert response.status_code == 400
+    assert "Cross-Site Request Forgery" in response.json()["errors"][0]["message"]
+    assert api.stored_originals() == before
+
+    allowed = api.upload_multipart(
+        [("named.jpg", photo())], headers={"X-Apollo-Operation-Name": "Upload"}
+    )
+    assert allowed.json()["data"]["uploadImage"]["status"] == "PENDING"
+
+
+def test_healthz_reports_database_and_broker(api: Api) -> None:
+    response = api.http.get("/healthz")
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+def test_graphiql_is_served(api: Api) -> None:
+    response = api.http.get("/graphql", headers={"accept": "text/html"})
+    assert response.status_code == 200
+    assert "graphiql" in response.text.lower()

@@ -1,0 +1,55 @@
+"""Local storage: whole files or nothing, and never outside its root."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from infra.storage import InvalidKey, UploadTooLarge
+from infra.storage.local import LocalStorage
+
+
+def _files(root: Path) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file()]
+
+
+def test_save_stream_stores_the_whole_file(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    content = b"x" * (3 * 1024 * 1024 + 5)
+    assert storage.save_stream("originals/a.jpg", io.BytesIO(content), max_bytes=10**8) == len(
+        content
+    )
+    assert (tmp_path / "originals/a.jpg").read_bytes() == content
+
+
+def test_save_stream_over_the_limit_leaves_nothing(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    with pytest.raises(UploadTooLarge, match="larger than the limit of 1000 bytes"):
+        storage.save_stream("originals/big.jpg", io.BytesIO(b"y" * 1001), max_bytes=1000)
+    assert _files(tmp_path) == []
+
+
+def test_a_failing_writer_leaves_no_partial_file(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    with pytest.raises(RuntimeError), storage.atomic_writer("thumbnails/t.jpg") as target:
+        target.write(b"half")
+        raise RuntimeError("crash mid-write")
+    assert _files(tmp_path) == []
+
+
+@pytest.mark.parametrize("key", ["../escape", "/etc/passwd", "a/../../b", "", "a\x00b"])
+def test_keys_cannot_leave_the_root(tmp_path: Path, key: str) -> None:
+    storage = LocalStorage(tmp_path / "root")
+    with pytest.raises(InvalidKey):
+        storage.local_path(key)
+
+
+def test_delete_is_idempotent_and_check_writable_leaves_nothing(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    storage.save_stream("k/a", io.BytesIO(b"1"), max_bytes=10)
+    storage.delete("k/a")
+    storage.delete("k/a")
+    storage.check_writable()
+    assert _files(tmp_path) == []
