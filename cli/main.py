@@ -10,7 +10,9 @@ import signal
 import subprocess
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from cli.remote import DEFAULT_URL, run_upload, run_watch
 from infra.settings import Settings
 
 
@@ -31,7 +33,20 @@ def main(argv: Sequence[str] | None = None) -> None:
     up.add_argument("--host")
     up.add_argument("--port", type=int)
 
+    upload = commands.add_parser("upload", help="upload files or folders to a running server")
+    upload.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    upload.add_argument("--wait", action="store_true", help="show progress until each is done")
+    upload.add_argument("--url", default=DEFAULT_URL, help=f"GraphQL endpoint ({DEFAULT_URL})")
+
+    watch = commands.add_parser("watch", help="print live events (all images, or the IDS given)")
+    watch.add_argument("ids", nargs="*", metavar="ID")
+    watch.add_argument("--url", default=DEFAULT_URL, help=f"GraphQL endpoint ({DEFAULT_URL})")
+
     args = parser.parse_args(argv)
+    if args.command == "upload":
+        sys.exit(run_upload(args.url, args.paths, wait=args.wait))
+    if args.command == "watch":
+        sys.exit(run_watch(args.url, args.ids))
     settings = Settings()
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO").upper(),

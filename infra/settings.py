@@ -33,10 +33,21 @@ class Settings(BaseSettings):
     thumbnail_max_px: int = Field(default=256, gt=0)
     thumbnail_quality: int = Field(default=85, ge=1, le=95)
 
+    amqp_connect_timeout_s: float = Field(default=10.0, gt=0)
+    amqp_reconnect_interval_s: float = Field(default=1.0, gt=0)
+
     db_pool_min_size: int = Field(default=1, ge=0)
     db_pool_max_size: int = Field(default=10, gt=0)
     db_timeout_s: float = Field(default=5.0, gt=0)
     migrate_on_start: bool = True
+
+    subscriber_buffer_images: int = Field(default=1000, gt=0)
+    """Per subscriber: how many images' latest events may wait before the oldest is dropped."""
+    max_subscriptions_per_connection: int = Field(default=100, gt=0)
+    max_subscription_ids: int = Field(default=100, gt=0)
+    ws_keepalive_interval_s: float = Field(default=15.0, gt=0)
+    allowed_origins: list[str] = []
+    """Origins whose pages may open a GraphQL WebSocket (JSON list); ``["*"]`` allows any."""
 
     graphql_max_depth: int = Field(default=10, gt=0)
     graphql_max_tokens: int = Field(default=2000, gt=0)

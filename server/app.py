@@ -30,7 +30,17 @@ def create_app(settings: Settings) -> Starlette:
             max_aliases=settings.graphql_max_aliases,
         )
     )
-    graphql = CSRFPreventionMiddleware(GraphQLView(schema, multipart_uploads_enabled=True))
+    view = GraphQLView(
+        schema,
+        multipart_uploads_enabled=True,
+        # graphql-ws gets "ka" messages; both protocols also get WebSocket ping frames
+        # from uvicorn, and graphql-transport-ws clients' pings are answered.
+        keep_alive=True,
+        keep_alive_interval=settings.ws_keepalive_interval_s,
+        max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        allowed_origins=settings.allowed_origins,
+    )
+    graphql = CSRFPreventionMiddleware(view)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

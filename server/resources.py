@@ -10,11 +10,14 @@ import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
 from infra.broker.connection import connect
+from infra.broker.events import EventPublisher
 from infra.broker.topology import declare_job_queue
 from infra.db.migrate import migrate
 from infra.db.pool import create_pool
 from infra.settings import Settings
 from infra.storage import Storage, open_storage
+from server.events.hub import EventHub
+from server.events.listener import EventListener
 from server.job_publisher import JobPublisher
 from server.service import ImageService
 
@@ -27,6 +30,7 @@ class Resources:
     channel: AbstractChannel
     storage: Storage
     service: ImageService
+    hub: EventHub
 
 
 @contextlib.asynccontextmanager
@@ -41,15 +45,24 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         stack.push_async_callback(broker.close)
         channel = await broker.channel(publisher_confirms=True)
         await declare_job_queue(channel)
+        hub = EventHub(max_buffered_images=settings.subscriber_buffer_images)
+        listener = EventListener(
+            settings.amqp_url.get_secret_value(),
+            hub,
+            connect_timeout_s=settings.amqp_connect_timeout_s,
+        )
+        listener.start()
+        stack.push_async_callback(listener.stop)
         service = ImageService(
             pool=pool,
             storage=storage,
             publisher=JobPublisher(channel),
+            events=await EventPublisher.declare(channel),
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
             max_files_per_request=settings.max_files_per_request,
         )
-        yield Resources(settings, pool, broker, channel, storage, service)
+        yield Resources(settings, pool, broker, channel, storage, service, hub)
 
 
 def resources_of(app: object) -> Resources:

@@ -8,12 +8,14 @@ import unicodedata
 import uuid
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from typing import BinaryIO
 
 import asyncpg
 from PIL import Image, UnidentifiedImageError
 
-from infra.broker.messages import ImageJob
+from infra.broker.events import EventPublisher
+from infra.broker.messages import ImageEvent, ImageJob
 from infra.db import images
 from infra.db.images import ImageRecord, ImageStatus
 from infra.image_formats import ACCEPTED_FORMATS
@@ -63,6 +65,7 @@ class ImageService:
         pool: asyncpg.Pool,
         storage: Storage,
         publisher: JobPublisher,
+        events: EventPublisher,
         max_upload_bytes: int,
         max_image_pixels: int,
         max_files_per_request: int,
@@ -71,6 +74,7 @@ class ImageService:
         self._pool = pool
         self._storage = storage
         self._publisher = publisher
+        self._events = events
         self._max_upload_bytes = max_upload_bytes
         self._max_image_pixels = max_image_pixels
 
@@ -94,6 +98,8 @@ class ImageService:
             raise
         job = ImageJob(record.id, stored.key, thumbnail_key_for(stored.key))
         try:
+            # PENDING first: once the job is out, a worker's PROCESSING may follow at once.
+            await self._events.publish(ImageEvent(record.id, "pending", 0.0, "queued"))
             await self._publisher.publish(job)
         except Exception as exc:
             # Without its job the row would sit in pending forever: undo both.
@@ -149,6 +155,9 @@ class ImageService:
 
     async def get_many(self, image_ids: list[int]) -> dict[int, ImageRecord]:
         return await images.get_many(self._pool, image_ids)
+
+    async def changed_since(self, since: datetime, *, limit: int) -> list[ImageRecord]:
+        return await images.changed_since(self._pool, since, limit=limit)
 
     async def list_newest_first(
         self, *, limit: int, before_id: int | None, status: ImageStatus | None

@@ -43,3 +43,22 @@ def test_a_message_from_the_original_producer_decodes() -> None:
 def test_anything_else_is_one_decode_error(body: bytes) -> None:
     with pytest.raises(DecodeError):
         ImageJob.decode(body)
+
+
+def test_events_round_trip_and_refuse_what_they_do_not_know() -> None:
+    from infra.broker.messages import ImageEvent
+
+    event = ImageEvent(5, "processing", 0.5, "decoded")
+    decoded = ImageEvent.decode(event.encode())
+    assert (decoded.image_id, decoded.status, decoded.progress, decoded.stage) == (
+        5, "processing", 0.5, "decoded",
+    )  # fmt: skip
+    assert decoded.occurred_at is not None
+    for bad in (
+        b"[]",
+        b'{"version": 2}',
+        event.encode().replace(b'"processing"', b'"exploded"'),
+        event.encode().replace(b"0.5", b"1.5"),
+    ):
+        with pytest.raises(DecodeError):
+            ImageEvent.decode(bad)

@@ -15,6 +15,7 @@ from infra.broker.messages import DecodeError, ImageJob
 from infra.db import images
 from infra.storage import Storage
 from worker.processing import PermanentImageError, ThumbnailSpec, make_thumbnail
+from worker.progress import ProgressReporter, stage_callback
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +38,9 @@ class JobConsumer:
         executor: Executor,
         spec: ThumbnailSpec,
         job_timeout_s: float,
+        progress: ProgressReporter,
     ) -> None:
+        self._progress = progress
         self._pool = pool
         self._storage = storage
         self._executor = executor
@@ -74,31 +77,31 @@ class JobConsumer:
             await message.ack()
             return JobOutcome(job.image_id, "skipped", "image is gone or already final")
 
+        self._progress.started(job.image_id)
         loop = asyncio.get_running_loop()
         render = partial(
-            make_thumbnail, self._storage, job.original_path, job.thumbnail_path, self._spec
+            make_thumbnail,
+            self._storage,
+            job.original_path,
+            job.thumbnail_path,
+            self._spec,
+            stage_callback(job.image_id),
         )
         try:
             result = await asyncio.wait_for(
                 loop.run_in_executor(self._executor, render), timeout=self._job_timeout_s
             )
         except PermanentImageError as exc:
-            await images.mark_failed(self._pool, job.image_id, error=str(exc))
-            await message.ack()
-            return JobOutcome(job.image_id, "failed", str(exc))
+            return await self._fail(message, job.image_id, str(exc))
         except TimeoutError:
             error = f"processing exceeded the time limit of {self._job_timeout_s:g} s"
-            await images.mark_failed(self._pool, job.image_id, error=error)
-            await message.ack()
-            return JobOutcome(job.image_id, "failed", error)
+            return await self._fail(message, job.image_id, error)
         except Exception as exc:
             # Unknown failures must not leave the image in processing or loop the job
             # forever; record them and move on.
             log.exception("job image_id=%s crashed", job.image_id)
             error = f"internal error while processing: {type(exc).__name__}"
-            await images.mark_failed(self._pool, job.image_id, error=error)
-            await message.ack()
-            return JobOutcome(job.image_id, "failed", error)
+            return await self._fail(message, job.image_id, error)
 
         completed = await images.mark_completed(
             self._pool,
@@ -111,6 +114,15 @@ class JobConsumer:
             await asyncio.to_thread(self._storage.delete, job.thumbnail_path)
             await message.ack()
             return JobOutcome(job.image_id, "skipped", "image deleted during processing")
+        self._progress.completed(job.image_id)
         # Ack only after the row says completed: a crash before this line redelivers.
         await message.ack()
         return JobOutcome(job.image_id, "completed", f"{result.width}x{result.height}")
+
+    async def _fail(
+        self, message: AbstractIncomingMessage, image_id: int, error: str
+    ) -> JobOutcome:
+        await images.mark_failed(self._pool, image_id, error=error)
+        self._progress.failed(image_id, error)
+        await message.ack()
+        return JobOutcome(image_id, "failed", error)

@@ -8,12 +8,14 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 
 from infra.broker.connection import connect
+from infra.broker.events import EventPublisher
 from infra.broker.topology import declare_job_queue
 from infra.db.pool import create_pool
 from infra.settings import Settings
 from infra.storage import open_storage
 from worker.consumer import JobConsumer
 from worker.processing import ThumbnailSpec
+from worker.progress import ProgressReporter, init_pool_process
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +29,11 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
 
     pool = await create_pool(settings)
     connection = await connect(settings, client_name="imagequeue-worker")
-    executor = ProcessPoolExecutor(max_workers=concurrency)
+    events_channel = await connection.channel(publisher_confirms=True)
+    progress = ProgressReporter(await EventPublisher.declare(events_channel))
+    executor = ProcessPoolExecutor(
+        max_workers=concurrency, initializer=init_pool_process, initargs=(progress.pool_queue,)
+    )
     try:
         channel = await connection.channel()
         # One unacked job per pool process: more would only wait inside this process
@@ -44,6 +50,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
                 max_pixels=settings.max_image_pixels,
             ),
             job_timeout_s=settings.job_timeout_s,
+            progress=progress,
         )
         consumer_tag = await queue.consume(consumer.on_message)
         log.info("worker consuming %s with concurrency %d", queue.name, concurrency)
@@ -53,6 +60,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         await queue.cancel(consumer_tag)
         await consumer.drain(settings.job_timeout_s)
     finally:
+        await progress.close()
         await connection.close()
         await pool.close()
         executor.shutdown(wait=True, cancel_futures=True)

@@ -7,6 +7,7 @@ result; the event loop never touches pixels.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
@@ -37,9 +38,17 @@ class ThumbnailResult:
 
 
 def make_thumbnail(
-    storage: Storage, original_key: str, thumbnail_key: str, spec: ThumbnailSpec
+    storage: Storage,
+    original_key: str,
+    thumbnail_key: str,
+    spec: ThumbnailSpec,
+    on_stage: Callable[[str, float], None] | None = None,
 ) -> ThumbnailResult:
-    """Write a JPEG that fits ``spec.max_px`` square, aspect kept, never upscaled."""
+    """Write a JPEG that fits ``spec.max_px`` square, aspect kept, never upscaled.
+
+    ``on_stage`` hears of each finished stage with the progress made so far.
+    """
+    report = on_stage or (lambda _stage, _progress: None)
     try:
         source = storage.open_read(original_key)
     except InvalidKey as exc:
@@ -55,6 +64,7 @@ def make_thumbnail(
             source_size = image.size
             source_format = image.format or "unknown"
             thumbnail = _render(image, spec.max_px)
+            report("decoded", 0.5)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise PermanentImageError(f"image exceeds the pixel limit: {exc}") from exc
         except UnidentifiedImageError as exc:
@@ -70,6 +80,7 @@ def make_thumbnail(
             thumbnail.save(target, "JPEG", quality=spec.quality, optimize=True, progressive=True)
     except InvalidKey as exc:
         raise PermanentImageError(str(exc)) from exc
+    report("rendition:thumb", 0.9)
     return ThumbnailResult(
         width=thumbnail.width,
         height=thumbnail.height,

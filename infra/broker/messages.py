@@ -4,11 +4,22 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 
 class DecodeError(ValueError):
     """A message body that is not a valid instance of its contract."""
+
+
+def _json_object(body: bytes, kind: str) -> dict[str, Any]:
+    try:
+        data: Any = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DecodeError(f"{kind} body is not JSON: {exc}") from exc
+    if not isinstance(data, dict):
+        raise DecodeError(f"{kind} body is not a JSON object")
+    return data
 
 
 JOB_VERSION = 1
@@ -40,12 +51,7 @@ class ImageJob:
 
     @classmethod
     def decode(cls, body: bytes) -> ImageJob:
-        try:
-            data: Any = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise DecodeError(f"job body is not JSON: {exc}") from exc
-        if not isinstance(data, dict):
-            raise DecodeError("job body is not a JSON object")
+        data = _json_object(body, "job")
         version = data.get("version", JOB_VERSION)
         if version != JOB_VERSION:
             raise DecodeError(f"unsupported job version {version!r}")
@@ -60,3 +66,60 @@ class ImageJob:
         if not isinstance(thumbnail_path, str) or not thumbnail_path:
             raise DecodeError("thumbnailPath must be a non-empty string")
         return cls(image_id, original_path, thumbnail_path)
+
+
+EVENT_VERSION = 1
+_EVENT_STATUSES = frozenset({"pending", "processing", "completed", "failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class ImageEvent:
+    """A change in an image's processing, published to the events exchange.
+
+    ``progress`` runs from 0 to 1 while processing; ``stage`` names the step just
+    finished (``queued``, ``started``, ``decoded``, ``rendition:<name>``, ``done``).
+    """
+
+    image_id: int
+    status: str
+    progress: float
+    stage: str | None = None
+    error: str | None = None
+    occurred_at: datetime | None = None
+
+    def encode(self) -> bytes:
+        occurred_at = self.occurred_at or datetime.now(UTC)
+        return json.dumps(
+            {
+                "version": EVENT_VERSION,
+                "imageId": self.image_id,
+                "status": self.status,
+                "progress": self.progress,
+                "stage": self.stage,
+                "error": self.error,
+                "occurredAt": occurred_at.isoformat(),
+            }
+        ).encode()
+
+    @classmethod
+    def decode(cls, body: bytes) -> ImageEvent:
+        data = _json_object(body, "event")
+        if data.get("version") != EVENT_VERSION:
+            raise DecodeError(f"unsupported event version {data.get('version')!r}")
+        image_id, status, progress = data.get("imageId"), data.get("status"), data.get("progress")
+        if not isinstance(image_id, int) or isinstance(image_id, bool) or image_id <= 0:
+            raise DecodeError("imageId must be a positive integer")
+        if status not in _EVENT_STATUSES:
+            raise DecodeError(f"unknown status {status!r}")
+        if not isinstance(progress, int | float) or not 0 <= progress <= 1:
+            raise DecodeError("progress must be a number from 0 to 1")
+        stage, error = data.get("stage"), data.get("error")
+        if stage is not None and not isinstance(stage, str):
+            raise DecodeError("stage must be a string")
+        if error is not None and not isinstance(error, str):
+            raise DecodeError("error must be a string")
+        try:
+            occurred_at = datetime.fromisoformat(data["occurredAt"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DecodeError("occurredAt must be an ISO 8601 timestamp") from exc
+        return cls(image_id, status, float(progress), stage, error, occurred_at)

@@ -6,15 +6,43 @@ No other module spells a queue or exchange name; they import it from here.
 from __future__ import annotations
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 JOB_QUEUE = "image_processing"
 """The original design's queue name: producers written against it keep working."""
+
+EVENTS_EXCHANGE = "image_events"
+"""Durable topic exchange for progress events; routing key ``image.<status>``."""
+
+ALL_EVENTS = "image.#"
+"""Binding key that matches every event."""
+
+
+def event_routing_key(status: str) -> str:
+    return f"image.{status}"
 
 
 async def declare_job_queue(channel: AbstractChannel) -> AbstractQueue:
     """Declare the durable job queue (idempotent; same arguments on every declare)."""
     return await channel.declare_queue(JOB_QUEUE, durable=True)
+
+
+async def declare_events_exchange(channel: AbstractChannel) -> AbstractExchange:
+    return await channel.declare_exchange(
+        EVENTS_EXCHANGE, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+
+
+async def declare_event_listener_queue(channel: AbstractChannel) -> AbstractQueue:
+    """One queue per server instance: exclusive, auto-delete, named by the broker.
+
+    It dies with its connection, so a crashed instance leaves nothing behind; the
+    instance declares a new one when it reconnects.
+    """
+    exchange = await declare_events_exchange(channel)
+    queue = await channel.declare_queue("", exclusive=True, auto_delete=True)
+    await queue.bind(exchange, ALL_EVENTS)
+    return queue
 
 
 async def job_queue_state(channel: AbstractChannel) -> tuple[int, int]:

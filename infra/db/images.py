@@ -105,6 +105,21 @@ async def list_newest_first(
     return [ImageRecord.from_row(row) for row in rows]
 
 
+async def changed_since(db: Executor, since: datetime, *, limit: int) -> list[ImageRecord]:
+    """Images created, started or finished at or after ``since``, oldest change first."""
+    rows = await db.fetch(
+        f"""
+        SELECT {_COLUMNS} FROM images
+        WHERE greatest(created_at, started_at, processed_at) >= $1
+        ORDER BY greatest(created_at, started_at, processed_at)
+        LIMIT $2
+        """,
+        since,
+        limit,
+    )
+    return [ImageRecord.from_row(row) for row in rows]
+
+
 async def claim_for_processing(db: Executor, image_id: int) -> ImageRecord | None:
     """Move a pending (or abandoned processing) image to processing and count the attempt.
 

@@ -8,6 +8,8 @@ from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
 from infra.db.images import ImageRecord
+from server.events.hub import EventHub
+from server.resources import Resources
 from server.service import ImageService, UploadRejected
 
 
@@ -15,6 +17,10 @@ class Urls:
     """Absolute URLs of files this server serves."""
 
     def __init__(self, base_url: str) -> None:
+        # A subscription's connection is ws(s)://; the files it links to are http(s)://.
+        for socket_scheme, http_scheme in (("ws://", "http://"), ("wss://", "https://")):
+            if base_url.startswith(socket_scheme):
+                base_url = http_scheme + base_url[len(socket_scheme) :]
         self._base = base_url.rstrip("/")
 
     def original(self, image_id: int) -> str:
@@ -28,15 +34,17 @@ class Urls:
 class Context:
     connection: HTTPConnection
     service: ImageService
+    hub: EventHub
+    max_subscription_ids: int
     urls: Urls
     image_loader: DataLoader[int, ImageRecord | None]
     rejected_uploads: list[tuple[int, UploadRejected]] = field(default_factory=list)
     """Files of a batch upload that were turned away, by their index in the request."""
 
 
-def build_context(
-    connection: HTTPConnection, service: ImageService, public_url: str | None
-) -> Context:
+def build_context(connection: HTTPConnection, resources: Resources) -> Context:
+    service = resources.service
+
     async def load_images(ids: list[int]) -> list[ImageRecord | None]:
         found = await service.get_many(ids)
         return [found.get(image_id) for image_id in ids]
@@ -44,6 +52,10 @@ def build_context(
     return Context(
         connection=connection,
         service=service,
-        urls=Urls(public_url or str(connection.base_url)),
-        image_loader=DataLoader(load_fn=load_images),
+        hub=resources.hub,
+        max_subscription_ids=resources.settings.max_subscription_ids,
+        urls=Urls(resources.settings.public_url or str(connection.base_url)),
+        # A WebSocket's context lives as long as the connection: caching there would
+        # serve stale rows, so only a single HTTP request gets a caching loader.
+        image_loader=DataLoader(load_fn=load_images, cache=connection.scope["type"] == "http"),
     )

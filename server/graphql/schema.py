@@ -17,6 +17,7 @@ from server.graphql.errors import should_mask_error
 from server.graphql.mutations import Mutation
 from server.graphql.queries import Query
 from server.graphql.rejected_uploads import RejectedUploadsExtension
+from server.graphql.subscriptions import Subscription
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> strawberry.Schema:
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         # Factories, not instances: an extension keeps per-operation state.
         extensions=[
             partial(QueryDepthLimiter, max_depth=limits.max_depth),

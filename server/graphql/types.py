@@ -8,6 +8,7 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from infra.broker.messages import ImageEvent
 from infra.db import images
 from infra.db.images import ImageRecord
 from server.graphql.context import Context
@@ -58,6 +59,36 @@ class Image:
         if self.record.thumbnail_path is None:
             return None
         return info.context.urls.thumbnail(self.record.id)
+
+
+@strawberry.type(description="A change in an image's processing.")
+class ImageUpdate:
+    id: strawberry.ID
+    status: ImageStatus  # type: ignore[valid-type]
+    progress: float = strawberry.field(description="From 0 to 1 while processing; 1 when final.")
+    stage: str | None = strawberry.field(
+        description="The step just finished: queued, started, decoded, rendition:<name>, done."
+    )
+    error: str | None
+    occurred_at: datetime | None
+    known_record: strawberry.Private[ImageRecord | None]
+
+    @classmethod
+    def from_event(cls, event: ImageEvent, record: ImageRecord | None = None) -> ImageUpdate:
+        return cls(
+            id=strawberry.ID(str(event.image_id)),
+            status=images.ImageStatus(event.status),
+            progress=event.progress,
+            stage=event.stage,
+            error=event.error,
+            occurred_at=event.occurred_at,
+            known_record=record,
+        )
+
+    @strawberry.field(description="The image as it is now in the database.")
+    async def image(self, info: Info[Context, None]) -> Image | None:
+        record = self.known_record or await info.context.service.get(int(self.id))
+        return Image.from_row(record) if record else None
 
 
 @strawberry.type

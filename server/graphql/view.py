@@ -15,5 +15,4 @@ class GraphQLView(GraphQL[Context, None]):
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
-        resources = resources_of(request.app)
-        return build_context(request, resources.service, resources.settings.public_url)
+        return build_context(request, resources_of(request.app))

@@ -1,0 +1,107 @@
+"""In-process fan-out of image events to subscribers, with bounded buffers.
+
+Slow-subscriber policy: each subscriber buffers at most one event per image (a newer
+event for the same image replaces the one waiting, so a slow reader sees the latest
+state rather than every step) and at most ``max_buffered_images`` images; past that the
+oldest waiting progress event is dropped (a final COMPLETED/FAILED only when nothing
+else is left to drop) and counted. Publishing never waits for a subscriber.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+from infra.broker.messages import ImageEvent
+
+log = logging.getLogger(__name__)
+
+_FINAL = frozenset({"completed", "failed"})
+
+
+@dataclass(frozen=True, slots=True)
+class Resync:
+    """The listener reconnected: events since ``since`` may be lost, re-read the database."""
+
+    since: datetime
+
+
+class Subscriber:
+    def __init__(self, image_ids: frozenset[int] | None, max_buffered_images: int) -> None:
+        self.image_ids = image_ids
+        self._max_buffered_images = max_buffered_images
+        self._waiting: OrderedDict[int, ImageEvent] = OrderedDict()
+        self._resync: Resync | None = None
+        self._wakeup = asyncio.Event()
+        self.dropped = 0
+
+    def wants(self, event: ImageEvent) -> bool:
+        return self.image_ids is None or event.image_id in self.image_ids
+
+    def offer(self, event: ImageEvent) -> None:
+        if event.image_id in self._waiting:
+            del self._waiting[event.image_id]
+        elif len(self._waiting) >= self._max_buffered_images:
+            self._drop_one()
+        self._waiting[event.image_id] = event
+        self._wakeup.set()
+
+    def _drop_one(self) -> None:
+        # A final event is what a slow dashboard most needs; progress can be skipped.
+        victim = next(
+            (image_id for image_id, e in self._waiting.items() if e.status not in _FINAL),
+            next(iter(self._waiting)),
+        )
+        del self._waiting[victim]
+        self.dropped += 1
+
+    def request_resync(self, since: datetime) -> None:
+        if self._resync is None or since < self._resync.since:
+            self._resync = Resync(since)
+        self._wakeup.set()
+
+    async def next(self) -> ImageEvent | Resync:
+        while not self._waiting and self._resync is None:
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        if self._resync is not None:
+            resync, self._resync = self._resync, None
+            return resync
+        _, event = self._waiting.popitem(last=False)
+        return event
+
+
+class EventHub:
+    def __init__(self, *, max_buffered_images: int = 1000) -> None:
+        self._subscribers: set[Subscriber] = set()
+        self._max_buffered_images = max_buffered_images
+        self.delivered = 0
+
+    @property
+    def subscriber_count(self) -> int:
+        return len(self._subscribers)
+
+    @contextmanager
+    def subscribe(self, image_ids: frozenset[int] | None = None) -> Iterator[Subscriber]:
+        """A subscriber for the ``with`` block; leaving it, however, unsubscribes."""
+        subscriber = Subscriber(image_ids, self._max_buffered_images)
+        self._subscribers.add(subscriber)
+        try:
+            yield subscriber
+        finally:
+            self._subscribers.discard(subscriber)
+
+    def publish(self, event: ImageEvent) -> None:
+        for subscriber in self._subscribers:
+            if subscriber.wants(event):
+                subscriber.offer(event)
+                self.delivered += 1
+
+    def resync_all(self, since: datetime) -> None:
+        for subscriber in self._subscribers:
+            subscriber.request_resync(since)

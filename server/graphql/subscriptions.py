@@ -1,0 +1,125 @@
+"""Live updates: the current state from the database first, then events as they happen."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+
+import strawberry
+from strawberry.types import Info
+
+from infra.broker.messages import ImageEvent
+from infra.db.images import ImageRecord
+from server.events.hub import Resync
+from server.graphql.context import Context
+from server.graphql.errors import UserFacingError
+from server.graphql.types import ImageUpdate, parse_image_id
+
+_RANK = {"pending": 0, "processing": 1, "completed": 2, "failed": 2}
+_FINAL = frozenset({"completed", "failed"})
+_RESYNC_MAX_IMAGES = 1000
+
+
+def event_from_record(record: ImageRecord) -> ImageEvent:
+    status = record.status.value
+    stage = {"pending": "queued", "processing": "started", "completed": "done"}.get(status, status)
+    return ImageEvent(
+        record.id,
+        status,
+        1.0 if status in _FINAL else 0.0,
+        stage,
+        record.error,
+        record.processed_at or record.started_at or record.created_at,
+    )
+
+
+class _Watch:
+    """Forwards only events that move an image forward, so the stream never goes back."""
+
+    def __init__(self, image_ids: set[int]) -> None:
+        self._last: dict[int, tuple[int, float]] = {}
+        self._open = set(image_ids)
+
+    @property
+    def done(self) -> bool:
+        return not self._open
+
+    @property
+    def open_ids(self) -> list[int]:
+        return sorted(self._open)
+
+    def accept(self, event: ImageEvent) -> bool:
+        if event.image_id not in self._open:
+            return False
+        position = (_RANK[event.status], event.progress)
+        last = self._last.get(event.image_id)
+        if last is not None and position <= last:
+            return False
+        self._last[event.image_id] = position
+        if event.status in _FINAL:
+            self._open.discard(event.image_id)
+        return True
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        description=(
+            "Status and progress of images. With `ids`: the current state of each first, "
+            "then every change, completing when all are COMPLETED or FAILED. Without "
+            "`ids`: every image's events, never completing."
+        )
+    )
+    async def image_updates(
+        self, info: Info[Context, None], ids: list[strawberry.ID] | None = None
+    ) -> AsyncGenerator[ImageUpdate, None]:
+        context = info.context
+        if ids is None:
+            with context.hub.subscribe() as subscriber:
+                while True:
+                    item = await subscriber.next()
+                    if isinstance(item, Resync):
+                        # The changes we may have missed, as their current state.
+                        changed = await context.service.changed_since(
+                            item.since, limit=_RESYNC_MAX_IMAGES
+                        )
+                        for record in changed:
+                            yield ImageUpdate.from_event(event_from_record(record), record)
+                    else:
+                        yield ImageUpdate.from_event(item)
+
+        image_ids = _parse_ids(ids or [], context.max_subscription_ids)
+        # Subscribe before reading the database, so nothing between the two is missed.
+        with context.hub.subscribe(frozenset(image_ids)) as subscriber:
+            records = await context.service.get_many(sorted(image_ids))
+            missing = image_ids - records.keys()
+            if missing:
+                raise UserFacingError(f"no image with id {', '.join(map(str, sorted(missing)))}")
+            watch = _Watch(image_ids)
+            for image_id in sorted(image_ids):
+                event = event_from_record(records[image_id])
+                if watch.accept(event):
+                    yield ImageUpdate.from_event(event, records[image_id])
+            while not watch.done:
+                item = await subscriber.next()
+                if isinstance(item, Resync):
+                    fresh = await context.service.get_many(watch.open_ids)
+                    events = [event_from_record(record) for record in fresh.values()]
+                else:
+                    events = [item]
+                for event in events:
+                    if watch.accept(event):
+                        yield ImageUpdate.from_event(event)
+
+
+def _parse_ids(raw_ids: list[strawberry.ID], max_ids: int) -> set[int]:
+    if not raw_ids:
+        raise UserFacingError("ids must name at least one image (omit it to watch all)")
+    if len(raw_ids) > max_ids:
+        raise UserFacingError(f"at most {max_ids} ids per subscription")
+    parsed = set()
+    for raw in raw_ids:
+        image_id = parse_image_id(raw)
+        if image_id is None:
+            raise UserFacingError(f"no image with id {raw}")
+        parsed.add(image_id)
+    return parsed

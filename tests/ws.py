@@ -1,0 +1,75 @@
+"""GraphQL over WebSocket for tests: both protocols, spoken message by message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from websockets.sync.client import ClientConnection, connect
+
+TRANSPORT_WS = "graphql-transport-ws"
+LEGACY_WS = "graphql-ws"
+
+UPDATES = (
+    "subscription($ids: [ID!]) { imageUpdates(ids: $ids) "
+    "{ id status progress stage error image { id thumbnailUrl } } }"
+)
+
+
+class Subscription:
+    """One subscription on its own connection, in either protocol."""
+
+    def __init__(self, base_url: str, protocol: str, ids: list[str] | None = None) -> None:
+        self.protocol = protocol
+        url = base_url.replace("http://", "ws://") + "/graphql"
+        self.socket: ClientConnection = connect(url, subprotocols=[protocol], open_timeout=10)  # type: ignore[list-item]
+        self.socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        while self._receive(10)["type"] != "connection_ack":
+            pass
+        start = "subscribe" if protocol == TRANSPORT_WS else "start"
+        payload = {"query": UPDATES, "variables": {"ids": ids}}
+        self.socket.send(json.dumps({"id": "1", "type": start, "payload": payload}))
+
+    def _receive(self, timeout_s: float) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(self.socket.recv(timeout=timeout_s))
+        return message
+
+    def next_message(self, timeout_s: float = 30) -> dict[str, Any]:
+        """The next data or completion message, skipping keep-alives and pings."""
+        while True:
+            message = self._receive(timeout_s)
+            kind = message["type"]
+            if kind == "ping":
+                self.socket.send(json.dumps({"type": "pong"}))
+            elif kind not in ("ka", "pong"):
+                return message
+
+    def next_update(self, timeout_s: float = 30) -> dict[str, Any] | None:
+        """The next ``imageUpdates`` payload, or None when the server completed."""
+        message = self.next_message(timeout_s)
+        if message["type"] == "complete":
+            return None
+        assert message["type"] in ("next", "data"), message
+        assert not message["payload"].get("errors"), message["payload"]
+        update: dict[str, Any] = message["payload"]["data"]["imageUpdates"]
+        return update
+
+    def updates_until_complete(self, timeout_s: float = 60) -> list[dict[str, Any]]:
+        updates = []
+        while (update := self.next_update(timeout_s)) is not None:
+            updates.append(update)
+        return updates
+
+    def updates_for(self, image_id: str, timeout_s: float = 60) -> list[dict[str, Any]]:
+        """From an all-images stream: this image's updates up to its final one."""
+        updates = []
+        while True:
+            update = self.next_update(timeout_s)
+            assert update is not None, "an all-images subscription never completes"
+            if update["id"] == image_id:
+                updates.append(update)
+                if update["status"] in ("COMPLETED", "FAILED"):
+                    return updates
+
+    def close(self) -> None:
+        self.socket.close()

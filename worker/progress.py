@@ -1,0 +1,110 @@
+"""Where progress is reported: every status change and processing stage becomes an event.
+
+Pillow runs in pool processes, so stage reports travel from there over a
+``multiprocessing`` queue to a reader thread, which hands them to the event loop. Events
+are published in order by one task, off the job's critical path; a report that arrives
+after its image's final event is dropped, so listeners never see progress after the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from functools import partial
+from multiprocessing.queues import Queue
+from typing import Any
+
+from infra.broker.events import EventPublisher
+from infra.broker.messages import ImageEvent
+
+log = logging.getLogger(__name__)
+
+StageCallback = Callable[[str, float], None]
+"""Called by processing code after each stage: (stage name, progress from 0 to 1)."""
+
+_child_queue: Queue[tuple[int, str, float]] | None = None
+_FINISHED_MEMORY = 10_000
+_STOP = (0, "", 0.0)
+
+
+def init_pool_process(queue: Queue[tuple[int, str, float]]) -> None:
+    """ProcessPoolExecutor initializer: remember where to send stage reports."""
+    global _child_queue
+    _child_queue = queue
+
+
+def _report_from_child(image_id: int, stage: str, progress: float) -> None:
+    if _child_queue is not None:
+        _child_queue.put_nowait((image_id, stage, progress))
+
+
+def stage_callback(image_id: int) -> StageCallback:
+    """A picklable callback that pool processes call to report a stage of ``image_id``."""
+    return partial(_report_from_child, image_id)
+
+
+class ProgressReporter:
+    def __init__(self, publisher: EventPublisher) -> None:
+        self._publisher = publisher
+        self._outbox: asyncio.Queue[ImageEvent | None] = asyncio.Queue()
+        self._finished: OrderedDict[int, None] = OrderedDict()
+        self.pool_queue: Queue[tuple[int, str, float]] = multiprocessing.get_context().Queue()
+        self._loop = asyncio.get_running_loop()
+        self._sender = asyncio.create_task(self._send_in_order(), name="progress-sender")
+        self._reader = threading.Thread(target=self._read_pool_reports, daemon=True)
+        self._reader.start()
+
+    def started(self, image_id: int) -> None:
+        self._finished.pop(image_id, None)
+        self._enqueue(ImageEvent(image_id, "processing", 0.0, "started"))
+
+    def stage(self, image_id: int, stage: str, progress: float) -> None:
+        if image_id not in self._finished:
+            self._enqueue(ImageEvent(image_id, "processing", progress, stage))
+
+    def completed(self, image_id: int) -> None:
+        self._finish(ImageEvent(image_id, "completed", 1.0, "done"))
+
+    def failed(self, image_id: int, error: str) -> None:
+        self._finish(ImageEvent(image_id, "failed", 1.0, "failed", error))
+
+    def _finish(self, event: ImageEvent) -> None:
+        self._finished[event.image_id] = None
+        while len(self._finished) > _FINISHED_MEMORY:
+            self._finished.popitem(last=False)
+        self._enqueue(event)
+
+    def _enqueue(self, event: ImageEvent) -> None:
+        self._outbox.put_nowait(event)
+
+    async def _send_in_order(self) -> None:
+        while (event := await self._outbox.get()) is not None:
+            try:
+                await self._publisher.publish(event)
+            except Exception:
+                # Listeners re-read the database when their connection comes back, so a
+                # lost event delays an update but never loses the final state.
+                log.warning("could not publish event image_id=%d %s", event.image_id, event.status)
+
+    def _read_pool_reports(self) -> None:
+        while True:
+            report: Any = self.pool_queue.get()
+            if report == _STOP:
+                return
+            image_id, stage, progress = report
+            self._loop.call_soon_threadsafe(self.stage, image_id, stage, progress)
+
+    async def close(self, timeout_s: float = 5.0) -> None:
+        """Send what is queued (within ``timeout_s``), then stop."""
+        self.pool_queue.put(_STOP)
+        self._outbox.put_nowait(None)
+        try:
+            await asyncio.wait_for(asyncio.shield(self._sender), timeout_s)
+        except TimeoutError:
+            self._sender.cancel()
+        await asyncio.to_thread(self._reader.join, timeout_s)
+        self.pool_queue.close()
