@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import os
 import signal
 import subprocess
 import sys
 from collections.abc import Sequence
 
+from infra.logs import configure_logging
 from infra.settings import Settings
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand; compose.yaml's commands are checked against this parser."""
     parser = argparse.ArgumentParser(prog="imagequeue", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -31,12 +31,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     up.add_argument("--host")
     up.add_argument("--port", type=int)
 
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
     settings = Settings()
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(level=settings.log_level, log_format=settings.log_format)
 
     if args.command == "serve":
         _serve(settings, host=args.host, port=args.port)
@@ -65,7 +66,9 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
         create_app(settings),
         host=host,
         port=port,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        # None: keep the handlers configure_logging installed, so access lines are JSON too.
+        log_config=None,
         timeout_graceful_shutdown=30,
         ws_max_size=1024 * 1024,
     )
