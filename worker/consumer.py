@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
@@ -13,6 +14,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from infra.broker.messages import DecodeError, ImageJob
 from infra.db import images
+from infra.metrics import JOBS_FAILED, JOBS_PROCESSED, PROCESSING_SECONDS
 from infra.storage import Storage
 from worker.processing import PermanentImageError, ThumbnailSpec, make_thumbnail
 
@@ -24,6 +26,8 @@ class JobOutcome:
     image_id: int | None
     status: str
     detail: str = ""
+    reason: str = ""
+    """Why a job failed, from a small fixed set (a metric label); empty unless failed."""
 
 
 class JobConsumer:
@@ -53,7 +57,18 @@ class JobConsumer:
             outcome = await self.handle(message)
         finally:
             self._in_flight.discard(task)
-        log.info("job image_id=%s %s %s", outcome.image_id, outcome.status, outcome.detail)
+        JOBS_PROCESSED.labels(outcome.status).inc()
+        if outcome.reason:
+            JOBS_FAILED.labels(outcome.reason).inc()
+        log.info(
+            "job %s",
+            outcome.status,
+            extra={
+                "image_id": outcome.image_id,
+                "outcome": outcome.status,
+                "detail": outcome.detail,
+            },
+        )
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for jobs in flight; what is still running after ``timeout_s`` is redelivered."""
@@ -78,6 +93,8 @@ class JobConsumer:
         render = partial(
             make_thumbnail, self._storage, job.original_path, job.thumbnail_path, self._spec
         )
+        # Timed here, in the parent: the pool processes' own metrics would never be scraped.
+        render_started = time.perf_counter()
         try:
             result = await asyncio.wait_for(
                 loop.run_in_executor(self._executor, render), timeout=self._job_timeout_s
@@ -85,20 +102,21 @@ class JobConsumer:
         except PermanentImageError as exc:
             await images.mark_failed(self._pool, job.image_id, error=str(exc))
             await message.ack()
-            return JobOutcome(job.image_id, "failed", str(exc))
+            return JobOutcome(job.image_id, "failed", str(exc), reason="unusable_image")
         except TimeoutError:
             error = f"processing exceeded the time limit of {self._job_timeout_s:g} s"
             await images.mark_failed(self._pool, job.image_id, error=error)
             await message.ack()
-            return JobOutcome(job.image_id, "failed", error)
+            return JobOutcome(job.image_id, "failed", error, reason="timeout")
         except Exception as exc:
             # Unknown failures must not leave the image in processing or loop the job
             # forever; record them and move on.
-            log.exception("job image_id=%s crashed", job.image_id)
+            log.exception("job crashed", extra={"image_id": job.image_id})
             error = f"internal error while processing: {type(exc).__name__}"
             await images.mark_failed(self._pool, job.image_id, error=error)
             await message.ack()
-            return JobOutcome(job.image_id, "failed", error)
+            return JobOutcome(job.image_id, "failed", error, reason="internal")
+        PROCESSING_SECONDS.labels(rendition="thumb").observe(time.perf_counter() - render_started)
 
         completed = await images.mark_completed(
             self._pool,

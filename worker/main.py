@@ -13,6 +13,7 @@ from infra.db.pool import create_pool
 from infra.settings import Settings
 from infra.storage import open_storage
 from worker.consumer import JobConsumer
+from worker.metrics_server import MetricsServer, start_metrics_server
 from worker.processing import ThumbnailSpec
 
 log = logging.getLogger(__name__)
@@ -28,7 +29,9 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     pool = await create_pool(settings)
     connection = await connect(settings, client_name="imagequeue-worker")
     executor = ProcessPoolExecutor(max_workers=concurrency)
+    metrics_server: MetricsServer | None = None
     try:
+        metrics_server = await start_metrics_server(settings, pool=pool, connection=connection)
         channel = await connection.channel()
         # One unacked job per pool process: more would only wait inside this process
         # while another worker could have taken them.
@@ -46,13 +49,15 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
             job_timeout_s=settings.job_timeout_s,
         )
         consumer_tag = await queue.consume(consumer.on_message)
-        log.info("worker consuming %s with concurrency %d", queue.name, concurrency)
+        log.info("worker consuming", extra={"queue": queue.name, "concurrency": concurrency})
         print(f"imagequeue worker consuming {queue.name!r} (concurrency {concurrency})", flush=True)
         await stop.wait()
         log.info("worker stopping")
         await queue.cancel(consumer_tag)
         await consumer.drain(settings.job_timeout_s)
     finally:
+        if metrics_server is not None:
+            await metrics_server.close()
         await connection.close()
         await pool.close()
         executor.shutdown(wait=True, cancel_futures=True)
