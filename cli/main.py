@@ -31,6 +31,10 @@ def build_parser() -> argparse.ArgumentParser:
     up.add_argument("--host")
     up.add_argument("--port", type=int)
 
+    stats = commands.add_parser(
+        "stats", help="images by status, processing-time percentiles, queue depth"
+    )
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
     return parser
 
 
@@ -52,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"applied migrations: {applied or 'none (up to date)'}")
     elif args.command == "up":
         sys.exit(_up(settings, host=args.host, port=args.port))
+    elif args.command == "stats":
+        from cli.stats import print_stats
+
+        asyncio.run(print_stats(settings, as_json=args.json))
 
 
 def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
