@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
-import os
 import signal
 import subprocess
 import sys
@@ -13,10 +11,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from cli.remote import DEFAULT_URL, run_upload, run_watch
+from infra.logs import configure_logging
 from infra.settings import Settings
 
 
-def main(argv: Sequence[str] | None = None) -> None:
+def build_parser() -> argparse.ArgumentParser:
+    """Every subcommand; compose.yaml's commands are checked against this parser."""
     parser = argparse.ArgumentParser(prog="imagequeue", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -33,6 +33,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     up.add_argument("--host")
     up.add_argument("--port", type=int)
 
+    stats = commands.add_parser(
+        "stats", help="images by status, processing-time percentiles, queue depth"
+    )
+    stats.add_argument("--json", action="store_true", help="print one JSON object")
+
     upload = commands.add_parser("upload", help="upload files or folders to a running server")
     upload.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     upload.add_argument("--wait", action="store_true", help="show progress until each is done")
@@ -41,17 +46,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     watch = commands.add_parser("watch", help="print live events (all images, or the IDS given)")
     watch.add_argument("ids", nargs="*", metavar="ID")
     watch.add_argument("--url", default=DEFAULT_URL, help=f"GraphQL endpoint ({DEFAULT_URL})")
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    # Clients of a running server: they need its URL, not the server's settings.
     if args.command == "upload":
         sys.exit(run_upload(args.url, args.paths, wait=args.wait))
     if args.command == "watch":
         sys.exit(run_watch(args.url, args.ids))
     settings = Settings()
-    logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    configure_logging(level=settings.log_level, log_format=settings.log_format)
 
     if args.command == "serve":
         _serve(settings, host=args.host, port=args.port)
@@ -66,6 +72,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"applied migrations: {applied or 'none (up to date)'}")
     elif args.command == "up":
         sys.exit(_up(settings, host=args.host, port=args.port))
+    elif args.command == "stats":
+        from cli.stats import print_stats
+
+        asyncio.run(print_stats(settings, as_json=args.json))
 
 
 def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
@@ -80,7 +90,9 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
         create_app(settings),
         host=host,
         port=port,
-        log_level="info",
+        log_level=settings.log_level.lower(),
+        # None: keep the handlers configure_logging installed, so access lines are JSON too.
+        log_config=None,
         timeout_graceful_shutdown=30,
         ws_max_size=1024 * 1024,
     )

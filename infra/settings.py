@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,3 +53,11 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=10, gt=0)
     graphql_max_tokens: int = Field(default=2000, gt=0)
     graphql_max_aliases: int = Field(default=15, gt=0)
+
+    log_level: str = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+    """``auto``: human-readable on a terminal, one JSON object per line otherwise."""
+
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9100, ge=0, le=65535)
+    """The worker's ``/metrics`` and ``/readyz`` listener; 0 turns it off."""

@@ -14,7 +14,8 @@ from server.body_limit import BodyLimitMiddleware
 from server.csrf import CSRFPreventionMiddleware
 from server.graphql.schema import QueryLimits, build_schema
 from server.graphql.view import GraphQLView
-from server.health import healthz
+from server.health import healthz, readyz
+from server.metrics import metrics_endpoint
 from server.resources import open_resources
 from server.rest.routes import routes as rest_routes
 
@@ -56,6 +57,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/graphql", graphql, methods=["GET", "POST"]),
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_endpoint),
             *rest_routes,
         ],
         middleware=[Middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)],

@@ -19,6 +19,7 @@ from infra.broker.messages import ImageEvent, ImageJob
 from infra.db import images
 from infra.db.images import ImageRecord, ImageStatus
 from infra.image_formats import ACCEPTED_FORMATS
+from infra.metrics import UPLOADS
 from infra.storage import Storage, UploadTooLarge
 from server.job_publisher import JobPublisher
 
@@ -84,6 +85,24 @@ class ImageService:
         Raises ``UploadRejected`` for bad input, leaving no file and no row behind.
         """
         filename = clean_filename(raw_filename)
+        try:
+            record = await self._accept(filename, source)
+        except UploadRejected as rejected:
+            UPLOADS.labels("too_large" if rejected.status_code == 413 else "rejected").inc()
+            # No image id exists yet: nothing was stored.
+            log.info(
+                "upload rejected", extra={"client_filename": filename, "reason": rejected.reason}
+            )
+            raise
+        except ServiceUnavailable:
+            UPLOADS.labels("unavailable").inc()
+            log.warning("upload failed: job queue unavailable", extra={"client_filename": filename})
+            raise
+        UPLOADS.labels("accepted").inc()
+        log.info("upload accepted", extra={"image_id": record.id, "client_filename": filename})
+        return record
+
+    async def _accept(self, filename: str, source: BinaryIO) -> ImageRecord:
         stored = await asyncio.to_thread(self._store_original, filename, source)
         try:
             record = await images.insert_pending(
@@ -106,7 +125,6 @@ class ImageService:
             await images.delete(self._pool, record.id)
             await asyncio.to_thread(self._storage.delete, stored.key)
             raise ServiceUnavailable("the job queue is unavailable; try again") from exc
-        log.info("accepted upload image_id=%d filename=%r", record.id, filename)
         return record
 
     def _store_original(self, filename: str, source: BinaryIO) -> _StoredOriginal:
@@ -176,7 +194,7 @@ class ImageService:
             keys.append(record.thumbnail_path)
         for key in dict.fromkeys(keys):
             await asyncio.to_thread(self._storage.delete, key)
-        log.info("deleted image_id=%d", image_id)
+        log.info("image deleted", extra={"image_id": image_id})
         return True
 
 

@@ -53,6 +53,9 @@ def service_env(
         "STORAGE_DIR": str(tmp_path_factory.mktemp("storage")),
         "MAX_UPLOAD_BYTES": str(TEST_MAX_UPLOAD_BYTES),
         "LOG_LEVEL": "INFO",
+        # Off unless a test asks for it on a free port: workers of concurrent runs on this
+        # machine would all want the default 9100.
+        "WORKER_METRICS_PORT": "0",
     }
 
 

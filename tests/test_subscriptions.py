@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from tests.client import Api
 from tests.faults import restart_rabbitmq
 from tests.images import photo
 from tests.processes import Launcher
+from tests.scraping import scrape, value, wait_for
 from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription
 
 FINAL = ("COMPLETED", "FAILED")
@@ -162,3 +164,32 @@ def test_events_resume_after_a_broker_restart(api: Api) -> None:
     finally:
         dashboard.close()
     assert updates[-1]["status"] == "COMPLETED"
+
+
+def test_disconnects_and_client_complete_release_every_subscription(
+    api: Api, stack: Launcher
+) -> None:
+    _, url = stack.start_server()
+
+    def active() -> float:
+        return value(scrape(url), "imagequeue_subscriptions_active")
+
+    # Given ten open subscriptions on one server
+    subscriptions = [Subscription(url, TRANSPORT_WS) for _ in range(10)]
+    wait_for(lambda: active() == 10, "10 active subscriptions")
+    delivered_before = value(scrape(url), "imagequeue_events_delivered_total")
+    api.wait_final(api.upload("counted.jpg", photo())["id"])
+    wait_for(
+        lambda: value(scrape(url), "imagequeue_events_delivered_total") >= delivered_before + 10,
+        "events delivered to the ten",
+    )
+
+    # When five say `complete` and five just drop their connection
+    for subscription in subscriptions[:5]:
+        subscription.socket.send(json.dumps({"id": "1", "type": "complete"}))
+    wait_for(lambda: active() == 5, "5 left after client complete")
+    for subscription in subscriptions:
+        subscription.close()
+
+    # Then the server holds none of them
+    wait_for(lambda: active() == 0, "all released after disconnects")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from concurrent.futures import Executor
 from dataclasses import dataclass
 from functools import partial
@@ -13,6 +14,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from infra.broker.messages import DecodeError, ImageJob
 from infra.db import images
+from infra.metrics import JOBS_FAILED, JOBS_PROCESSED, PROCESSING_SECONDS
 from infra.storage import Storage
 from worker.processing import PermanentImageError, ThumbnailSpec, make_thumbnail
 from worker.progress import ProgressReporter, stage_callback
@@ -25,6 +27,8 @@ class JobOutcome:
     image_id: int | None
     status: str
     detail: str = ""
+    reason: str = ""
+    """Why a job failed, from a small fixed set (a metric label); empty unless failed."""
 
 
 class JobConsumer:
@@ -56,7 +60,18 @@ class JobConsumer:
             outcome = await self.handle(message)
         finally:
             self._in_flight.discard(task)
-        log.info("job image_id=%s %s %s", outcome.image_id, outcome.status, outcome.detail)
+        JOBS_PROCESSED.labels(outcome.status).inc()
+        if outcome.reason:
+            JOBS_FAILED.labels(outcome.reason).inc()
+        log.info(
+            "job %s",
+            outcome.status,
+            extra={
+                "image_id": outcome.image_id,
+                "outcome": outcome.status,
+                "detail": outcome.detail,
+            },
+        )
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for jobs in flight; what is still running after ``timeout_s`` is redelivered."""
@@ -87,21 +102,24 @@ class JobConsumer:
             self._spec,
             stage_callback(job.image_id),
         )
+        # Timed here, in the parent: the pool processes' own metrics would never be scraped.
+        render_started = time.perf_counter()
         try:
             result = await asyncio.wait_for(
                 loop.run_in_executor(self._executor, render), timeout=self._job_timeout_s
             )
         except PermanentImageError as exc:
-            return await self._fail(message, job.image_id, str(exc))
+            return await self._fail(message, job.image_id, str(exc), reason="unusable_image")
         except TimeoutError:
             error = f"processing exceeded the time limit of {self._job_timeout_s:g} s"
-            return await self._fail(message, job.image_id, error)
+            return await self._fail(message, job.image_id, error, reason="timeout")
         except Exception as exc:
             # Unknown failures must not leave the image in processing or loop the job
             # forever; record them and move on.
-            log.exception("job image_id=%s crashed", job.image_id)
+            log.exception("job crashed", extra={"image_id": job.image_id})
             error = f"internal error while processing: {type(exc).__name__}"
-            return await self._fail(message, job.image_id, error)
+            return await self._fail(message, job.image_id, error, reason="internal")
+        PROCESSING_SECONDS.labels(rendition="thumb").observe(time.perf_counter() - render_started)
 
         completed = await images.mark_completed(
             self._pool,
@@ -120,9 +138,9 @@ class JobConsumer:
         return JobOutcome(job.image_id, "completed", f"{result.width}x{result.height}")
 
     async def _fail(
-        self, message: AbstractIncomingMessage, image_id: int, error: str
+        self, message: AbstractIncomingMessage, image_id: int, error: str, *, reason: str
     ) -> JobOutcome:
         await images.mark_failed(self._pool, image_id, error=error)
         self._progress.failed(image_id, error)
         await message.ack()
-        return JobOutcome(image_id, "failed", error)
+        return JobOutcome(image_id, "failed", error, reason=reason)

@@ -14,6 +14,7 @@ from infra.db.pool import create_pool
 from infra.settings import Settings
 from infra.storage import open_storage
 from worker.consumer import JobConsumer
+from worker.metrics_server import MetricsServer, start_metrics_server
 from worker.processing import ThumbnailSpec
 from worker.progress import ProgressReporter, init_pool_process
 
@@ -34,7 +35,9 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     executor = ProcessPoolExecutor(
         max_workers=concurrency, initializer=init_pool_process, initargs=(progress.pool_queue,)
     )
+    metrics_server: MetricsServer | None = None
     try:
+        metrics_server = await start_metrics_server(settings, pool=pool, connection=connection)
         channel = await connection.channel()
         # One unacked job per pool process: more would only wait inside this process
         # while another worker could have taken them.
@@ -53,7 +56,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
             progress=progress,
         )
         consumer_tag = await queue.consume(consumer.on_message)
-        log.info("worker consuming %s with concurrency %d", queue.name, concurrency)
+        log.info("worker consuming", extra={"queue": queue.name, "concurrency": concurrency})
         print(f"imagequeue worker consuming {queue.name!r} (concurrency {concurrency})", flush=True)
         await stop.wait()
         log.info("worker stopping")
@@ -61,6 +64,8 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         await consumer.drain(settings.job_timeout_s)
     finally:
         await progress.close()
+        if metrics_server is not None:
+            await metrics_server.close()
         await connection.close()
         await pool.close()
         executor.shutdown(wait=True, cancel_futures=True)

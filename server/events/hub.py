@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from infra.broker.messages import ImageEvent
+from infra.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS_ACTIVE
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +92,21 @@ class EventHub:
         """A subscriber for the ``with`` block; leaving it, however, unsubscribes."""
         subscriber = Subscriber(image_ids, self._max_buffered_images)
         self._subscribers.add(subscriber)
+        SUBSCRIPTIONS_ACTIVE.inc()
         try:
             yield subscriber
         finally:
             self._subscribers.discard(subscriber)
+            SUBSCRIPTIONS_ACTIVE.dec()
 
     def publish(self, event: ImageEvent) -> None:
+        delivered = 0
         for subscriber in self._subscribers:
             if subscriber.wants(event):
                 subscriber.offer(event)
-                self.delivered += 1
+                delivered += 1
+        self.delivered += delivered
+        EVENTS_DELIVERED.inc(delivered)
 
     def resync_all(self, since: datetime) -> None:
         for subscriber in self._subscribers:

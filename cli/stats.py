@@ -1,0 +1,72 @@
+"""``imagequeue stats``: the original design's monitoring queries plus the queue, in one view."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+import asyncpg
+
+from infra.broker.connection import connect
+from infra.broker.topology import JOB_QUEUE, job_queue_state
+from infra.db.stats import count_by_status, processing_times
+from infra.settings import Settings
+
+
+async def collect_stats(settings: Settings) -> dict[str, Any]:
+    connection = await asyncpg.connect(
+        settings.database_url.get_secret_value(), timeout=settings.db_timeout_s
+    )
+    try:
+        counts = await count_by_status(connection)
+        times = await processing_times(connection)
+    finally:
+        await connection.close()
+    return {
+        "images": {status.value: n for status, n in counts.items()},
+        "processing_times": asdict(times),
+        "queue": await _queue_state(settings),
+    }
+
+
+async def _queue_state(settings: Settings) -> dict[str, Any]:
+    broker = await connect(settings, client_name="imagequeue-stats")
+    try:
+        # Passive: stats must never create the queue (or change its arguments).
+        messages, consumers = await job_queue_state(await broker.channel())
+    except Exception as exc:
+        return {"name": JOB_QUEUE, "error": f"{type(exc).__name__}: {exc}"}
+    finally:
+        await broker.close()
+    return {"name": JOB_QUEUE, "messages": messages, "consumers": consumers}
+
+
+def format_stats(stats: dict[str, Any]) -> str:
+    def seconds(value: float | None) -> str:
+        return "-" if value is None else f"{value:.3f} s"
+
+    times = stats["processing_times"]
+    queue = stats["queue"]
+    lines = ["images by status"]
+    lines += [f"  {status:<11} {n:>8}" for status, n in stats["images"].items()]
+    lines += [
+        f"processing time of completed images (n={times['completed']})",
+        f"  {'':<30} {'p50':>10} {'p95':>10}",
+        f"  {'worker (started → processed)':<30} "
+        f"{seconds(times['processing_p50_s']):>10} {seconds(times['processing_p95_s']):>10}",
+        f"  {'end to end (created → processed)':<30} "
+        f"{seconds(times['end_to_end_p50_s']):>10} {seconds(times['end_to_end_p95_s']):>10}",
+    ]
+    if "error" in queue:
+        lines.append(f"queue {queue['name']}: unavailable ({queue['error']})")
+    else:
+        lines.append(
+            f"queue {queue['name']}: {queue['messages']} waiting, {queue['consumers']} consumers"
+        )
+    return "\n".join(lines)
+
+
+async def print_stats(settings: Settings, *, as_json: bool) -> None:
+    stats = await collect_stats(settings)
+    print(json.dumps(stats) if as_json else format_stats(stats))

@@ -1,0 +1,90 @@
+"""Every Prometheus metric imagequeue exports, defined once so any module can update them.
+
+Both processes import this module and expose the same names; each one only moves what it
+does (the server counts uploads and watches the queue, workers count jobs), so a counter the
+process never touches reads 0 there. Summing over instances in Prometheus gives the totals.
+
+Label values are small fixed sets, never ids or error messages: each distinct value is a
+new time series held in memory by every Prometheus that scrapes us.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+"""The classic text format every Prometheus version reads; ``generate_latest`` writes it with
+its default (underscore) name escaping, and our names need no escaping anyway."""
+
+# Server ------------------------------------------------------------------------------------
+
+UPLOADS = Counter(
+    "imagequeue_uploads",
+    "Uploads by outcome: accepted, rejected (bad input), too_large, unavailable (broker down).",
+    ["outcome"],
+)
+
+QUEUE_MESSAGES = Gauge(
+    "imagequeue_queue_messages",
+    "Messages ready in a queue, read by a passive declare when /metrics is scraped.",
+    ["queue"],
+)
+QUEUE_CONSUMERS = Gauge(
+    "imagequeue_queue_consumers",
+    "Consumers attached to a queue (one per running worker), read with imagequeue_queue_messages.",
+    ["queue"],
+)
+
+# Live updates: moved by server/events/hub.py.
+SUBSCRIPTIONS_ACTIVE = Gauge(
+    "imagequeue_subscriptions_active", "GraphQL subscriptions open on this server."
+)
+EVENTS_DELIVERED = Counter(
+    "imagequeue_events_delivered", "Image events sent to subscribers by this server."
+)
+
+# Worker ------------------------------------------------------------------------------------
+
+JOBS_PROCESSED = Counter(
+    "imagequeue_jobs_processed",
+    "Jobs finished by outcome: completed, failed, skipped (gone or already final), "
+    "rejected (undecodable message).",
+    ["outcome"],
+)
+JOBS_FAILED = Counter(
+    "imagequeue_jobs_failed",
+    "Jobs that left an image failed, by reason: unusable_image, timeout, internal.",
+    ["reason"],
+)
+JOBS_RETRIED = Counter(
+    "imagequeue_jobs_retried",
+    "Jobs sent back for another attempt after a transient error, by reason.",
+    ["reason"],
+)
+PROCESSING_SECONDS = Histogram(
+    "imagequeue_processing_duration_seconds",
+    "Wall time of one successful render in the process pool, by rendition.",
+    ["rendition"],
+    # Thumbnails of small images take milliseconds, 50-megapixel ones seconds.
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60),
+)
+
+__all__ = [
+    "CONTENT_TYPE",
+    "EVENTS_DELIVERED",
+    "JOBS_FAILED",
+    "JOBS_PROCESSED",
+    "JOBS_RETRIED",
+    "PROCESSING_SECONDS",
+    "QUEUE_CONSUMERS",
+    "QUEUE_MESSAGES",
+    "SUBSCRIPTIONS_ACTIVE",
+    "UPLOADS",
+    "render",
+]
+
+
+def render() -> bytes:
+    """The Prometheus text exposition of everything in this process."""
+    return generate_latest(REGISTRY)

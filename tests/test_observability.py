@@ -1,0 +1,183 @@
+"""Metrics, logs and readiness, observed from outside real server and worker processes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.client import Api
+from tests.images import photo
+from tests.processes import Launcher, Process, launcher
+from tests.scraping import Samples, scrape, value, wait_for
+from tests.services import create_vhost, delete_vhost, free_port
+from tests.tcp_proxy import TcpProxy
+
+
+@dataclass
+class OwnStack:
+    launcher: Launcher
+    api: Api
+    server: Process
+    worker: Process
+    worker_url: str
+
+
+@pytest.fixture(scope="module")
+def own(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OwnStack]:
+    """A server and a worker on a vhost of their own: the session's shared worker would
+    otherwise take some of the jobs, and its counters are the ones that would move."""
+    vhost_url = create_vhost()
+    env = {**service_env, "AMQP_URL": vhost_url}
+    try:
+        with launcher(env, tmp_path_factory.mktemp("own-logs")) as running:
+            metrics_port = free_port()
+            worker = running.start_worker({"WORKER_METRICS_PORT": str(metrics_port)})
+            server, base_url = running.start_server()
+            api = Api(base_url, Path(service_env["STORAGE_DIR"]))
+            yield OwnStack(running, api, server, worker, f"http://127.0.0.1:{metrics_port}")
+            api.close()
+    finally:
+        delete_vhost(vhost_url)
+
+
+def json_lines(process: Process) -> list[dict[str, Any]]:
+    # Lines that are not JSON are the plain "listening on" banners printed to stdout.
+    return [json.loads(line) for line in process.log().splitlines() if line.startswith("{")]
+
+
+def test_counters_move_when_an_image_is_processed(own: OwnStack) -> None:
+    # Given the counters of both processes
+    server_before, worker_before = scrape(own.api.base_url), scrape(own.worker_url)
+
+    # When one image is processed and one upload is rejected
+    image = own.api.wait_final(own.api.upload("counted.jpg", photo(800, 600))["id"])
+    assert image["status"] == "COMPLETED", image["error"]
+    rejected = own.api.http.post("/api/upload", files={"image": ("no.jpg", b"not an image")})
+    assert rejected.status_code == 400
+    # The worker counts after its ack, a moment after the row says COMPLETED.
+    wait_for(
+        lambda: (
+            value(scrape(own.worker_url), "imagequeue_jobs_processed_total", outcome="completed")
+            > value(worker_before, "imagequeue_jobs_processed_total", outcome="completed")
+        ),
+        "the worker's completed counter",
+    )
+
+    # Then each counter moved by exactly one
+    server_after, worker_after = scrape(own.api.base_url), scrape(own.worker_url)
+
+    def delta(before: Samples, after: Samples, name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta(server_before, server_after, "imagequeue_uploads_total", outcome="accepted") == 1
+    assert delta(server_before, server_after, "imagequeue_uploads_total", outcome="rejected") == 1
+    assert (
+        delta(worker_before, worker_after, "imagequeue_jobs_processed_total", outcome="completed")
+        == 1
+    )
+    assert (
+        delta(
+            worker_before,
+            worker_after,
+            "imagequeue_processing_duration_seconds_count",
+            rendition="thumb",
+        )
+        == 1
+    )
+    assert value(worker_after, "imagequeue_processing_duration_seconds_sum", rendition="thumb") > 0
+    # The server read the queue at scrape time: this stack's one worker is its one consumer.
+    assert value(server_after, "imagequeue_queue_consumers", queue="image_processing") == 1
+    assert ("imagequeue_queue_messages", frozenset({("queue", "image_processing")})) in (
+        server_after
+    )
+    # Issue 3's metrics are exported before anything moves them.
+    assert value(server_after, "imagequeue_subscriptions_active") == 0
+
+
+def test_a_failed_job_is_counted_by_reason(own: OwnStack) -> None:
+    before = scrape(own.worker_url)
+    whole = photo(1200, 900)
+    image = own.api.wait_final(own.api.upload("cut.jpg", whole[: len(whole) // 3])["id"])
+    assert image["status"] == "FAILED"
+    wait_for(
+        lambda: (
+            value(scrape(own.worker_url), "imagequeue_jobs_failed_total", reason="unusable_image")
+            == value(before, "imagequeue_jobs_failed_total", reason="unusable_image") + 1
+        ),
+        "the failed counter",
+    )
+
+
+def test_upload_and_processing_log_lines_share_the_image_id(own: OwnStack) -> None:
+    image_id = int(own.api.upload("traced.jpg", photo())["id"])
+    assert own.api.wait_final(str(image_id))["status"] == "COMPLETED"
+
+    def worker_lines() -> list[dict[str, Any]]:
+        return [line for line in json_lines(own.worker) if line.get("image_id") == image_id]
+
+    wait_for(worker_lines, "the worker's log line")  # written after the ack
+    [accepted] = [line for line in json_lines(own.server) if line.get("image_id") == image_id]
+    assert accepted["msg"] == "upload accepted"
+    assert accepted["client_filename"] == "traced.jpg"
+    [done] = worker_lines()
+    assert done["outcome"] == "completed"
+    assert done["logger"] == "worker.consumer"
+    # The grep the README promises finds both.
+    needle = f'"image_id": {image_id},'
+    assert needle in own.server.log()
+    assert needle in own.worker.log()
+
+
+def test_access_log_lines_are_json(own: OwnStack) -> None:
+    own.api.http.get("/healthz")
+    wait_for(
+        lambda: any(line.get("path") == "/healthz" for line in json_lines(own.server)),
+        "an access log line",
+    )
+    line = next(line for line in json_lines(own.server) if line.get("path") == "/healthz")
+    assert line["logger"] == "uvicorn.access"
+    assert line["status"] == 200
+
+
+def test_worker_readiness_and_unknown_paths(own: OwnStack) -> None:
+    ready = httpx.get(f"{own.worker_url}/readyz")
+    assert ready.status_code == 200
+    assert ready.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert httpx.get(f"{own.worker_url}/nope").status_code == 404
+    assert httpx.post(f"{own.worker_url}/metrics").status_code == 405
+
+
+def test_readyz_turns_503_while_the_database_is_unreachable_and_200_after(
+    own: OwnStack, database_url: str
+) -> None:
+    # A proxy of this test's own stands between one server and PostgreSQL; cutting it is
+    # an outage for that server alone (the shared PostgreSQL keeps serving other tests).
+    proxy = TcpProxy("127.0.0.1", 5432)
+    proxy.restore()
+    try:
+        proxied_url = database_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        assert proxied_url != database_url
+        _, base_url = own.launcher.start_server({"DATABASE_URL": proxied_url})
+        ready = httpx.get(f"{base_url}/readyz")
+        assert ready.status_code == 200
+        assert ready.json() == {"status": "ok", "database": "ok", "broker": "ok", "storage": "ok"}
+
+        proxy.cut()
+        wait_for(lambda: httpx.get(f"{base_url}/readyz").status_code == 503, "/readyz 503")
+        down = httpx.get(f"{base_url}/readyz").json()
+        assert down["status"] == "unavailable"
+        assert down["database"].startswith("down: ")
+        assert down["broker"] == "ok" and down["storage"] == "ok"
+
+        proxy.restore()
+        wait_for(lambda: httpx.get(f"{base_url}/readyz").status_code == 200, "/readyz 200")
+    finally:
+        proxy.cut()

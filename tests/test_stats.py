@@ -1,0 +1,99 @@
+"""``imagequeue stats``: exact numbers from known rows, and the command against a live stack."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+
+from infra.db.images import ImageStatus
+from infra.db.migrate import migrate
+from infra.db.stats import count_by_status, processing_times
+from tests.client import Api
+from tests.images import photo
+from tests.processes import REPO_ROOT
+from tests.services import create_database, drop_database, port_open, require
+
+
+@pytest.fixture
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    require("PostgreSQL", port_open("127.0.0.1", 5432), "127.0.0.1:5432")
+    # The helpers run their own event loop, so they go to a thread.
+    url = await asyncio.to_thread(create_database)
+    await migrate(url)
+    connection = await asyncpg.connect(url)
+    yield connection
+    await connection.close()
+    await asyncio.to_thread(drop_database, url)
+
+
+async def test_counts_and_percentiles_from_known_rows(connection: asyncpg.Connection) -> None:
+    # Given ten completed images: the worker took k seconds on the k-th, after 2 s in the queue
+    await connection.execute(
+        """
+        INSERT INTO images (filename, original_path, status, created_at, started_at, processed_at)
+        SELECT 'x.jpg', 'originals/x.jpg', 'completed',
+               t, t + interval '2 s', t + interval '2 s' + k * interval '1 s'
+        FROM generate_series(1, 10) AS k, (SELECT now() AS t) AS now
+        """
+    )
+    await connection.execute(
+        "INSERT INTO images (filename, original_path, status) VALUES ('p.jpg', 'originals/p', "
+        "'pending'), ('f.jpg', 'originals/f', 'failed')"
+    )
+
+    counts = await count_by_status(connection)
+    times = await processing_times(connection)
+
+    assert counts == {
+        ImageStatus.PENDING: 1,
+        ImageStatus.PROCESSING: 0,
+        ImageStatus.COMPLETED: 10,
+        ImageStatus.FAILED: 1,
+    }
+    # percentile_cont interpolates: over 1..10 the median is 5.5 and p95 is 9.55.
+    assert times.completed == 10
+    assert times.processing_p50_s == pytest.approx(5.5)
+    assert times.processing_p95_s == pytest.approx(9.55)
+    assert times.end_to_end_p50_s == pytest.approx(7.5)
+    assert times.end_to_end_p95_s == pytest.approx(11.55)
+
+
+async def test_no_completed_image_gives_no_percentiles(connection: asyncpg.Connection) -> None:
+    times = await processing_times(connection)
+    assert times.completed == 0
+    assert times.processing_p50_s is None and times.end_to_end_p95_s is None
+
+
+def test_stats_command_reports_a_live_stack(api: Api, service_env: dict[str, str]) -> None:
+    assert api.wait_final(api.upload("stats.jpg", photo())["id"])["status"] == "COMPLETED"
+
+    def run(*args: str) -> str:
+        result = subprocess.run(
+            [sys.executable, "-m", "cli", "stats", *args],
+            cwd=REPO_ROOT,
+            env={**os.environ, **service_env},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert result.returncode == 0, result.stderr
+        return result.stdout
+
+    stats = json.loads(run("--json"))
+    assert set(stats["images"]) == {"pending", "processing", "completed", "failed"}
+    assert stats["images"]["completed"] >= 1
+    assert stats["processing_times"]["processing_p50_s"] > 0
+    # The session's worker is attached to the queue of this run's vhost.
+    assert stats["queue"]["name"] == "image_processing"
+    assert stats["queue"]["consumers"] >= 1
+
+    text = run()
+    assert "images by status" in text
+    assert "queue image_processing:" in text and "consumers" in text

@@ -1,0 +1,115 @@
+"""The worker's small HTTP listener: ``/metrics`` for Prometheus, ``/readyz`` for orchestrators.
+
+It runs on the worker's own event loop, so ``/readyz`` can use the worker's pool and broker
+connection directly. prometheus_client's ``start_http_server`` would serve ``/metrics`` from a
+thread but could not answer readiness from the loop. Only GET of these two paths is served;
+every response closes the connection, which Prometheus and health checkers handle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+import asyncpg
+from aio_pika.abc import AbstractConnection
+
+from infra import metrics
+from infra.health import check_broker, check_database, report
+from infra.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ReadinessCheck = Callable[[], Awaitable[tuple[int, dict[str, str]]]]
+
+_REQUEST_TIMEOUT_S = 5.0
+_MAX_HEADER_BYTES = 16 * 1024
+_REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+
+
+class MetricsServer:
+    """Listens from ``start()`` until ``close()``."""
+
+    def __init__(self, *, host: str, port: int, readiness: ReadinessCheck) -> None:
+        self._host = host
+        self._port = port
+        self._readiness = readiness
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        # Binding fails loudly (OSError): a worker nobody can monitor should not start quietly.
+        self._server = await asyncio.start_server(self._handle, self._host, self._port)
+        log.info("worker metrics listening", extra={"host": self._host, "port": self.port})
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    @property
+    def port(self) -> int:
+        """The bound port (differs from the configured one when that was 0)."""
+        assert self._server is not None
+        port: int = self._server.sockets[0].getsockname()[1]
+        return port
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            async with asyncio.timeout(_REQUEST_TIMEOUT_S):
+                head = await reader.readuntil(b"\r\n\r\n")
+            if len(head) > _MAX_HEADER_BYTES:
+                return
+            method, path = _request_line(head)
+            status, content_type, body = await self._respond(method, path)
+            writer.write(
+                f"HTTP/1.1 {status} {_REASONS[status]}\r\n"
+                f"Content-Type: {content_type}\r\n"
+                f"Content-Length: {len(body)}\r\n"
+                "Connection: close\r\n\r\n".encode("latin-1")
+                + (b"" if method == "HEAD" else body)
+            )
+            await writer.drain()
+        except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError):
+            pass  # a client that hangs up or never finishes its request gets nothing
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+
+    async def _respond(self, method: str, path: str) -> tuple[int, str, bytes]:
+        if method not in ("GET", "HEAD"):
+            return 405, "text/plain", b"method not allowed\n"
+        path = path.split("?", 1)[0]
+        if path == "/metrics":
+            return 200, metrics.CONTENT_TYPE, metrics.render()
+        if path == "/readyz":
+            status, body = await self._readiness()
+            return status, "application/json", json.dumps(body).encode()
+        return 404, "text/plain", b"not found\n"
+
+
+def _request_line(head: bytes) -> tuple[str, str]:
+    parts = head.split(b"\r\n", 1)[0].decode("latin-1").split(" ")
+    if len(parts) != 3:
+        return "", ""
+    return parts[0], parts[1]
+
+
+async def start_metrics_server(
+    settings: Settings, *, pool: asyncpg.Pool, connection: AbstractConnection
+) -> MetricsServer | None:
+    """The worker's listener, ready when its pool and broker connection are; None if port 0."""
+    if settings.worker_metrics_port == 0:
+        return None
+
+    async def readiness() -> tuple[int, dict[str, str]]:
+        return report({"database": await check_database(pool), "broker": check_broker(connection)})
+
+    server = MetricsServer(
+        host=settings.worker_metrics_host, port=settings.worker_metrics_port, readiness=readiness
+    )
+    await server.start()
+    return server
