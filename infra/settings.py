@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infra.renditions import DEFAULT_PRESETS, RenditionSpec, check_renditions
 
 
 class Settings(BaseSettings):
@@ -32,6 +34,10 @@ class Settings(BaseSettings):
 
     thumbnail_max_px: int = Field(default=256, gt=0)
     thumbnail_quality: int = Field(default=85, ge=1, le=95)
+    renditions: tuple[RenditionSpec, ...] = DEFAULT_PRESETS
+    """Renditions made besides ``thumb`` when an upload does not ask for its own (JSON)."""
+    expose_gps_coordinates: bool = False
+    """Store and serve where a photo was taken; off, only whether it had GPS is kept."""
 
     db_pool_min_size: int = Field(default=1, ge=0)
     db_pool_max_size: int = Field(default=10, gt=0)
@@ -41,3 +47,8 @@ class Settings(BaseSettings):
     graphql_max_depth: int = Field(default=10, gt=0)
     graphql_max_tokens: int = Field(default=2000, gt=0)
     graphql_max_aliases: int = Field(default=15, gt=0)
+
+    @field_validator("renditions")
+    @classmethod
+    def _valid_renditions(cls, value: tuple[RenditionSpec, ...]) -> tuple[RenditionSpec, ...]:
+        return check_renditions(value)

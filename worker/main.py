@@ -6,14 +6,16 @@ import asyncio
 import logging
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 from infra.broker.connection import connect
 from infra.broker.topology import declare_job_queue
 from infra.db.pool import create_pool
+from infra.renditions import thumb_spec
 from infra.settings import Settings
 from infra.storage import open_storage
-from worker.consumer import JobConsumer
-from worker.processing import ThumbnailSpec
+from worker.consumer import JobConsumer, RenditionPolicy
+from worker.processing import Limits
 
 log = logging.getLogger(__name__)
 
@@ -27,24 +29,26 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
 
     pool = await create_pool(settings)
     connection = await connect(settings, client_name="imagequeue-worker")
-    executor = ProcessPoolExecutor(max_workers=concurrency)
+    consumer = JobConsumer(
+        pool=pool,
+        storage=open_storage(settings.storage_dir),
+        make_executor=partial(ProcessPoolExecutor, max_workers=concurrency),
+        renditions=RenditionPolicy(
+            thumb=thumb_spec(settings.thumbnail_max_px, settings.thumbnail_quality),
+            presets=settings.renditions,
+        ),
+        limits=Limits(
+            max_pixels=settings.max_image_pixels,
+            time_limit_s=settings.job_timeout_s,
+            expose_gps_coordinates=settings.expose_gps_coordinates,
+        ),
+    )
     try:
         channel = await connection.channel()
         # One unacked job per pool process: more would only wait inside this process
         # while another worker could have taken them.
         await channel.set_qos(prefetch_count=concurrency)
         queue = await declare_job_queue(channel)
-        consumer = JobConsumer(
-            pool=pool,
-            storage=open_storage(settings.storage_dir),
-            executor=executor,
-            spec=ThumbnailSpec(
-                max_px=settings.thumbnail_max_px,
-                quality=settings.thumbnail_quality,
-                max_pixels=settings.max_image_pixels,
-            ),
-            job_timeout_s=settings.job_timeout_s,
-        )
         consumer_tag = await queue.consume(consumer.on_message)
         log.info("worker consuming %s with concurrency %d", queue.name, concurrency)
         print(f"imagequeue worker consuming {queue.name!r} (concurrency {concurrency})", flush=True)
@@ -55,4 +59,4 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     finally:
         await connection.close()
         await pool.close()
-        executor.shutdown(wait=True, cancel_futures=True)
+        consumer.close()

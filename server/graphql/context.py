@@ -23,6 +23,9 @@ class Urls:
     def thumbnail(self, image_id: int) -> str:
         return f"{self._base}/api/thumbnails/{image_id}"
 
+    def rendition(self, image_id: int, name: str) -> str:
+        return f"{self._base}/api/images/{image_id}/renditions/{name}"
+
 
 @dataclass
 class Context:
@@ -30,12 +33,17 @@ class Context:
     service: ImageService
     urls: Urls
     image_loader: DataLoader[int, ImageRecord | None]
+    expose_gps_coordinates: bool = False
     rejected_uploads: list[tuple[int, UploadRejected]] = field(default_factory=list)
     """Files of a batch upload that were turned away, by their index in the request."""
 
 
 def build_context(
-    connection: HTTPConnection, service: ImageService, public_url: str | None
+    connection: HTTPConnection,
+    service: ImageService,
+    public_url: str | None,
+    *,
+    expose_gps_coordinates: bool = False,
 ) -> Context:
     async def load_images(ids: list[int]) -> list[ImageRecord | None]:
         found = await service.get_many(ids)
@@ -46,4 +54,5 @@ def build_context(
         service=service,
         urls=Urls(public_url or str(connection.base_url)),
         image_loader=DataLoader(load_fn=load_images),
+        expose_gps_coordinates=expose_gps_coordinates,
     )

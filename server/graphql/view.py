@@ -16,4 +16,10 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request | WebSocket, response: Response | WebSocket
     ) -> Context:
         resources = resources_of(request.app)
-        return build_context(request, resources.service, resources.settings.public_url)
+        settings = resources.settings
+        return build_context(
+            request,
+            resources.service,
+            settings.public_url,
+            expose_gps_coordinates=settings.expose_gps_coordinates,
+        )
