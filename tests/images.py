@@ -56,6 +56,23 @@ def camera_photo(*, latitude: float = 52.5, longitude: float = -13.25) -> bytes:
     return encode(image, "JPEG", exif=exif.tobytes())
 
 
+CAMERA_PHOTO_METADATA = {
+    "width": 400,
+    "height": 300,
+    "format": "JPEG",
+    "mode": "RGB",
+    "frameCount": 1,
+    "cameraMake": "Imagequeue Camera Co",
+    "cameraModel": "IQ-1",
+    "takenAt": "2024-05-01T12:34:56",
+    "orientation": 1,
+    "hasGps": True,
+    "latitude": None,
+    "longitude": None,
+}
+"""What ``camera_photo()`` must report: the position's presence, never the position."""
+
+
 def cmyk_jpeg(width: int = 300, height: int = 200) -> bytes:
     """Pure red in CMYK: no cyan, full magenta and yellow."""
     return encode(Image.new("CMYK", (width, height), (0, 255, 255, 0)), "JPEG", quality=95)

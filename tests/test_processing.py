@@ -19,6 +19,7 @@ from infra.renditions import (
 )
 from infra.storage.local import LocalStorage
 from tests.images import (
+    CAMERA_PHOTO_METADATA,
     animated_gif,
     camera_photo,
     cmyk_jpeg,
@@ -128,20 +129,7 @@ def test_outputs_carry_no_exif_and_no_gps(tmp_path: Path) -> None:
 
 def test_metadata_keeps_camera_data_but_only_the_presence_of_gps(tmp_path: Path) -> None:
     result, _ = _run(tmp_path, camera_photo(), [THUMB])
-    assert result.metadata == {
-        "width": 400,
-        "height": 300,
-        "format": "JPEG",
-        "mode": "RGB",
-        "frameCount": 1,
-        "cameraMake": "Imagequeue Camera Co",
-        "cameraModel": "IQ-1",
-        "takenAt": "2024-05-01T12:34:56",
-        "orientation": 1,
-        "hasGps": True,
-        "latitude": None,
-        "longitude": None,
-    }
+    assert result.metadata == CAMERA_PHOTO_METADATA
 
 
 def test_gps_coordinates_are_kept_when_the_setting_allows(tmp_path: Path) -> None:
