@@ -38,7 +38,9 @@ schema: install
 	$(BIN)/strawberry export-schema server.graphql.schema:schema --output schema.graphql
 
 bench: install
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.executor
+	$(BIN)/python -m bench.renditions
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

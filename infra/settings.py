@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from infra.renditions import DEFAULT_PRESETS, RenditionSpec, check_renditions
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,10 @@ class Settings(BaseSettings):
 
     thumbnail_max_px: int = Field(default=256, gt=0)
     thumbnail_quality: int = Field(default=85, ge=1, le=95)
+    renditions: tuple[RenditionSpec, ...] = DEFAULT_PRESETS
+    """Renditions made besides ``thumb`` when an upload does not ask for its own (JSON)."""
+    expose_gps_coordinates: bool = False
+    """Store and serve where a photo was taken; off, only whether it had GPS is kept."""
 
     amqp_connect_timeout_s: float = Field(default=10.0, gt=0)
     amqp_reconnect_interval_s: float = Field(default=1.0, gt=0)
@@ -61,3 +67,8 @@ class Settings(BaseSettings):
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9100, ge=0, le=65535)
     """The worker's ``/metrics`` and ``/readyz`` listener; 0 turns it off."""
+
+    @field_validator("renditions")
+    @classmethod
+    def _valid_renditions(cls, value: tuple[RenditionSpec, ...]) -> tuple[RenditionSpec, ...]:
+        return check_renditions(value)

@@ -7,6 +7,7 @@ import logging
 import unicodedata
 import uuid
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -20,6 +21,7 @@ from infra.db import images
 from infra.db.images import ImageRecord, ImageStatus
 from infra.image_formats import ACCEPTED_FORMATS
 from infra.metrics import UPLOADS
+from infra.renditions import RenditionSpec, rendition_prefix, renditions_to_json
 from infra.storage import Storage, UploadTooLarge
 from server.job_publisher import JobPublisher
 
@@ -79,14 +81,21 @@ class ImageService:
         self._max_upload_bytes = max_upload_bytes
         self._max_image_pixels = max_image_pixels
 
-    async def upload(self, raw_filename: str | None, source: BinaryIO) -> ImageRecord:
+    async def upload(
+        self,
+        raw_filename: str | None,
+        source: BinaryIO,
+        renditions: Sequence[RenditionSpec] | None = None,
+    ) -> ImageRecord:
         """Store the original, insert a pending row, publish its job; return the row.
 
+        ``renditions`` (already validated) replace the worker's presets for this image; they
+        travel in the row, not the job message, so the message stays the original design's.
         Raises ``UploadRejected`` for bad input, leaving no file and no row behind.
         """
         filename = clean_filename(raw_filename)
         try:
-            record = await self._accept(filename, source)
+            record = await self._accept(filename, source, renditions)
         except UploadRejected as rejected:
             UPLOADS.labels("too_large" if rejected.status_code == 413 else "rejected").inc()
             # No image id exists yet: nothing was stored.
@@ -102,7 +111,9 @@ class ImageService:
         log.info("upload accepted", extra={"image_id": record.id, "client_filename": filename})
         return record
 
-    async def _accept(self, filename: str, source: BinaryIO) -> ImageRecord:
+    async def _accept(
+        self, filename: str, source: BinaryIO, renditions: Sequence[RenditionSpec] | None
+    ) -> ImageRecord:
         stored = await asyncio.to_thread(self._store_original, filename, source)
         try:
             record = await images.insert_pending(
@@ -111,6 +122,7 @@ class ImageService:
                 original_path=stored.key,
                 file_size=stored.size_bytes,
                 content_type=stored.content_type,
+                requested_renditions=None if renditions is None else renditions_to_json(renditions),
             )
         except BaseException:
             await asyncio.to_thread(self._storage.delete, stored.key)
@@ -192,6 +204,10 @@ class ImageService:
         keys = [record.original_path, thumbnail_key_for(record.original_path)]
         if record.thumbnail_path:
             keys.append(record.thumbnail_path)
+        keys.extend(rendition["key"] for rendition in record.renditions)
+        # Also whatever a worker wrote but never recorded (it crashed before the update).
+        prefix = rendition_prefix(record.original_path)
+        keys.extend(await asyncio.to_thread(lambda: list(self._storage.iter_keys(prefix))))
         for key in dict.fromkeys(keys):
             await asyncio.to_thread(self._storage.delete, key)
         log.info("image deleted", extra={"image_id": image_id})

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import struct
+import zlib
 
 from PIL import Image
 
@@ -31,3 +33,84 @@ def decode(content: bytes) -> Image.Image:
     image = Image.open(io.BytesIO(content))
     image.load()
     return image
+
+
+def encode(image: Image.Image, image_format: str, **options: object) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, image_format, **options)
+    return buffer.getvalue()
+
+
+def camera_photo(*, latitude: float = 52.5, longitude: float = -13.25) -> bytes:
+    """A JPEG with the EXIF a phone writes: make, model, date taken and a GPS position."""
+    exif = Image.Exif()
+    exif[0x010F] = "Imagequeue Camera Co"
+    exif[0x0110] = "IQ-1"
+    exif.get_ifd(0x8769)[0x9003] = "2024:05:01 12:34:56"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2] = "N", (float(latitude), 0.0, 0.0)
+    gps[3], gps[4] = (
+        ("W", (abs(longitude), 0.0, 0.0)) if longitude < 0 else ("E", (longitude, 0.0, 0.0))
+    )
+    image = Image.new("RGB", (400, 300), (200, 30, 30))
+    return encode(image, "JPEG", exif=exif.tobytes())
+
+
+CAMERA_PHOTO_METADATA = {
+    "width": 400,
+    "height": 300,
+    "format": "JPEG",
+    "mode": "RGB",
+    "frameCount": 1,
+    "cameraMake": "Imagequeue Camera Co",
+    "cameraModel": "IQ-1",
+    "takenAt": "2024-05-01T12:34:56",
+    "orientation": 1,
+    "hasGps": True,
+    "latitude": None,
+    "longitude": None,
+}
+"""What ``camera_photo()`` must report: the position's presence, never the position."""
+
+
+def cmyk_jpeg(width: int = 300, height: int = 200) -> bytes:
+    """Pure red in CMYK: no cyan, full magenta and yellow."""
+    return encode(Image.new("CMYK", (width, height), (0, 255, 255, 0)), "JPEG", quality=95)
+
+
+def png_16bit(value: int = 40000) -> bytes:
+    """A 16-bit greyscale PNG; 40000 of 65535 is a mid grey (about 156 of 255), not white."""
+    return encode(Image.new("I;16", (300, 200), value), "PNG")
+
+
+def palette_png_with_transparency() -> bytes:
+    """Left half transparent (palette index 0), right half opaque green (index 1)."""
+    image = Image.new("P", (300, 200), 0)
+    image.putpalette([0, 0, 0, 0, 200, 0] + [0] * (254 * 3))
+    image.paste(1, (150, 0, 300, 200))
+    return encode(image, "PNG", transparency=0)
+
+
+def animated_gif() -> bytes:
+    """Three frames: red, then green, then blue. The still must be the first, red one."""
+    frames = [Image.new("RGB", (200, 100), colour) for colour in ("red", "lime", "blue")]
+    return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
+
+
+def pixel_bomb_png(width: int = 10_000, height: int = 6_000) -> bytes:
+    """A complete, valid 1-bit PNG of 60 megapixels that is only a few kilobytes on disk.
+
+    Written chunk by chunk, so making it allocates no image either.
+    """
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)  # 1-bit greyscale
+    compressor = zlib.compressobj(9)
+    row = b"\x00" * (1 + (width + 7) // 8)  # filter byte + packed pixels
+    data = b"".join(compressor.compress(row) for _ in range(height)) + compressor.flush()
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
+    )

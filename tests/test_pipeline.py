@@ -118,7 +118,8 @@ def test_delete_removes_the_row_and_every_file(api: Api) -> None:
     before = set(api.stored_files())
     image = api.wait_final(api.upload("delete-me.jpg", photo())["id"])
     added = set(api.stored_files()) - before
-    assert len(added) == 2  # the original and the thumbnail
+    # the original, the thumbnail and the small and large renditions
+    assert len(added) == 4
 
     deleted = api.graphql("mutation($id: ID!) { deleteImage(id: $id) }", {"id": image["id"]})
     assert deleted["data"]["deleteImage"] is True

@@ -1,81 +1,289 @@
-"""The Pillow step on its own: what a user sees in the thumbnail."""
+"""The Pillow step on its own: what a user sees in each rendition, and how bad input fails."""
 
 from __future__ import annotations
 
 import io
+import re
 from pathlib import Path
 
 import pytest
 from PIL import Image
 
+from infra.renditions import (
+    DEFAULT_PRESETS,
+    Fit,
+    OutputFormat,
+    RenditionSpec,
+    rendition_key,
+    thumb_spec,
+)
 from infra.storage.local import LocalStorage
-from tests.images import decode, photo, png_with_transparency
-from worker.processing import PermanentImageError, ThumbnailSpec, make_thumbnail
+from tests.images import (
+    CAMERA_PHOTO_METADATA,
+    animated_gif,
+    camera_photo,
+    cmyk_jpeg,
+    decode,
+    encode,
+    palette_png_with_transparency,
+    photo,
+    pixel_bomb_png,
+    png_16bit,
+    png_with_transparency,
+)
+from worker.processing import (
+    Limits,
+    PermanentImageError,
+    ProcessResult,
+    Target,
+    ThumbnailSpec,
+    make_thumbnail,
+    process_image,
+)
 
-SPEC = ThumbnailSpec(max_px=256, quality=85)
+THUMB = thumb_spec(256, 85)
+ORIGINAL_KEY = "originals/in.img"
+DEFAULT_LIMITS = Limits()
 
 
-def _run(tmp_path: Path, content: bytes, spec: ThumbnailSpec = SPEC) -> Image.Image:
+def _run(
+    tmp_path: Path,
+    content: bytes,
+    specs: list[RenditionSpec] | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> tuple[ProcessResult, dict[str, Image.Image]]:
+    """Process ``content``; return the result and every rendition decoded from disk."""
     storage = LocalStorage(tmp_path)
     (tmp_path / "originals").mkdir(exist_ok=True)
-    (tmp_path / "originals/in").write_bytes(content)
-    result = make_thumbnail(storage, "originals/in", "thumbnails/out.jpg", spec)
-    output = (tmp_path / "thumbnails/out.jpg").read_bytes()
-    assert result.size_bytes == len(output)
-    return decode(output)
+    (tmp_path / ORIGINAL_KEY).write_bytes(content)
+    targets = [
+        Target(spec, rendition_key(ORIGINAL_KEY, spec))
+        for spec in (specs if specs is not None else [THUMB, *DEFAULT_PRESETS])
+    ]
+    result = process_image(storage, ORIGINAL_KEY, targets, limits)
+    outputs = {}
+    for rendition in result.renditions:
+        data = (tmp_path / rendition.key).read_bytes()
+        assert rendition.size_bytes == len(data)
+        outputs[rendition.name] = decode(data)
+    return result, outputs
 
 
-@pytest.mark.parametrize(
-    ("orientation", "expected_size"),
-    [(1, (256, 128)), (3, (256, 128)), (6, (128, 256)), (8, (128, 256))],
-)
-def test_exif_orientation_makes_the_thumbnail_upright(
-    tmp_path: Path, orientation: int, expected_size: tuple[int, int]
-) -> None:
-    thumbnail = _run(tmp_path, photo(800, 400, orientation=orientation))
-    assert thumbnail.size == expected_size
-    # The red block marks the stored top-left corner; after rotation it must be where the
-    # camera saw it: orientation 3 puts it bottom-right, 6 top-right, 8 bottom-left.
-    corner = {1: (5, 5), 3: (250, 122), 6: (122, 5), 8: (5, 250)}[orientation]
-    red, green, _ = thumbnail.convert("RGB").getpixel(corner)  # type: ignore[misc]
+def _rgb(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
+    red, green, blue = image.convert("RGB").getpixel(xy)  # type: ignore[misc]
+    return red, green, blue
+
+
+def _written(tmp_path: Path) -> list[Path]:
+    return (
+        [p for p in (tmp_path / "renditions").rglob("*") if p.is_file()]
+        if (tmp_path / "renditions").exists()
+        else []
+    )
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_every_exif_orientation_comes_out_upright(tmp_path: Path, orientation: int) -> None:
+    # Given an 800x400 photo whose red block marks the stored top-left corner
+    _, outputs = _run(tmp_path, photo(800, 400, orientation=orientation), [THUMB])
+    thumb = outputs["thumb"]
+    # Then 5-8 (the camera was turned) come out portrait, 1-4 landscape
+    assert thumb.size == ((256, 128) if orientation < 5 else (128, 256))
+    # And the block is where the camera saw it (EXIF 2.3 orientation table)
+    w, h = thumb.size
+    corner = {"TL": (5, 5), "TR": (w - 6, 5), "BR": (w - 6, h - 6), "BL": (5, h - 6)}
+    where = {1: "TL", 2: "TR", 3: "BR", 4: "BL", 5: "TL", 6: "TR", 7: "BR", 8: "BL"}
+    red, green, _ = _rgb(thumb, corner[where[orientation]])
     assert red > 200 and green < 60
+    # and nowhere else
+    for name, xy in corner.items():
+        if name != where[orientation]:
+            assert _rgb(thumb, xy)[0] < 200 or _rgb(thumb, xy)[1] > 60
 
 
-def test_output_is_progressive_jpeg_without_exif(tmp_path: Path) -> None:
-    thumbnail = _run(tmp_path, photo(1000, 1000, orientation=1))
-    assert thumbnail.format == "JPEG"
-    assert thumbnail.info.get("progressive") == 1
-    assert "exif" not in thumbnail.info
+def test_default_renditions_have_their_formats_and_sizes(tmp_path: Path) -> None:
+    result, outputs = _run(tmp_path, photo(1200, 800))
+    assert {name: (image.format, image.size) for name, image in outputs.items()} == {
+        "thumb": ("JPEG", (256, 171)),
+        "small": ("WEBP", (640, 427)),
+        "large": ("WEBP", (1200, 800)),  # the 1280 box would upscale: kept at 1200
+    }
+    assert outputs["thumb"].info.get("progressive") == 1
+    assert (result.width, result.height, result.format) == (1200, 800, "JPEG")
+    for image in outputs.values():
+        assert _rgb(image, (3, 3))[0] > 200  # the red block survived every resize
 
 
-def test_small_images_are_never_upscaled(tmp_path: Path) -> None:
-    assert _run(tmp_path, photo(100, 60)).size == (100, 60)
+def test_outputs_carry_no_exif_and_no_gps(tmp_path: Path) -> None:
+    specs = [
+        THUMB,
+        *(RenditionSpec(name=f.lower(), width=200, format=f) for f in ("PNG", "WEBP", "AVIF")),
+    ]
+    _, outputs = _run(tmp_path, camera_photo(), specs)
+    assert set(outputs) == {"thumb", "png", "webp", "avif"}
+    for name, image in outputs.items():
+        assert "exif" not in image.info, name
+        assert not image.getexif(), name
+        assert "icc_profile" not in image.info, name
 
 
-def test_transparency_becomes_white_not_black(tmp_path: Path) -> None:
-    thumbnail = _run(tmp_path, png_with_transparency(300, 300)).convert("RGB")
-    assert thumbnail.getpixel((10, 128)) == pytest.approx((255, 255, 255), abs=3)
-    blue = thumbnail.getpixel((245, 128))
-    assert isinstance(blue, tuple) and blue[2] > 200 and blue[0] < 60
+def test_metadata_keeps_camera_data_but_only_the_presence_of_gps(tmp_path: Path) -> None:
+    result, _ = _run(tmp_path, camera_photo(), [THUMB])
+    assert result.metadata == CAMERA_PHOTO_METADATA
+
+
+def test_gps_coordinates_are_kept_when_the_setting_allows(tmp_path: Path) -> None:
+    limits = Limits(expose_gps_coordinates=True)
+    result, _ = _run(tmp_path, camera_photo(latitude=52.5, longitude=-13.25), [THUMB], limits)
+    assert (result.metadata["latitude"], result.metadata["longitude"]) == (52.5, -13.25)
+
+
+def test_cover_crops_to_exactly_the_box_around_the_centre(tmp_path: Path) -> None:
+    square = RenditionSpec(name="square", width=300, fit=Fit.COVER, format=OutputFormat.PNG)
+    _, outputs = _run(tmp_path, photo(1200, 800), [square])
+    image = outputs["square"]
+    assert image.size == (300, 300)
+    # The centre 800x800 keeps the right two thirds of the 300x200 red block (x 200-300).
+    assert _rgb(image, (5, 5))[0] > 200
+    assert _rgb(image, (5, 80))[1] > 60  # below the block: the grey gradient, not red
+
+
+def test_nothing_is_ever_upscaled(tmp_path: Path) -> None:
+    cover = RenditionSpec(name="cover", width=300, height=300, fit=Fit.COVER)
+    _, outputs = _run(tmp_path, photo(100, 60), [THUMB, *DEFAULT_PRESETS, cover])
+    assert {name: image.size for name, image in outputs.items()} == {
+        "thumb": (100, 60),
+        "small": (100, 60),
+        "large": (100, 60),
+        "cover": (60, 60),  # the box's aspect, at the original's scale
+    }
+
+
+def test_cmyk_input_becomes_rgb_with_the_same_colour(tmp_path: Path) -> None:
+    result, outputs = _run(tmp_path, cmyk_jpeg())
+    assert result.metadata["mode"] == "CMYK"
+    for image in outputs.values():
+        assert image.mode == "RGB"
+        red, green, blue = _rgb(image, (50, 50))
+        assert red > 220 and green < 40 and blue < 40
+
+
+def test_16_bit_input_is_scaled_not_clipped(tmp_path: Path) -> None:
+    _, outputs = _run(tmp_path, png_16bit(40000))
+    for image in outputs.values():
+        assert _rgb(image, (20, 20)) == pytest.approx((156, 156, 156), abs=3)
+
+
+def test_palette_transparency_survives_except_in_jpeg(tmp_path: Path) -> None:
+    specs = [
+        THUMB,
+        *(RenditionSpec(name=f.lower(), width=200, format=f) for f in ("PNG", "WEBP", "AVIF")),
+    ]
+    _, outputs = _run(tmp_path, palette_png_with_transparency(), specs)
+    for name in ("png", "webp", "avif"):
+        image = outputs[name].convert("RGBA")
+        assert image.getpixel((10, 50))[3] == 0, name  # type: ignore[index]
+        assert image.getpixel((190, 50))[3] == 255, name  # type: ignore[index]
+    thumb = outputs["thumb"]
+    assert thumb.mode == "RGB"
+    assert _rgb(thumb, (10, 50)) == pytest.approx((255, 255, 255), abs=3)
+    assert _rgb(thumb, (240, 50))[1] > 150
+
+
+def test_alpha_becomes_white_not_black_in_jpeg(tmp_path: Path) -> None:
+    _, outputs = _run(tmp_path, png_with_transparency(300, 300), [THUMB])
+    assert _rgb(outputs["thumb"], (10, 128)) == pytest.approx((255, 255, 255), abs=3)
+    red, _, blue = _rgb(outputs["thumb"], (245, 128))
+    assert blue > 200 and red < 60
+
+
+def test_animated_gif_gives_its_first_frame(tmp_path: Path) -> None:
+    result, outputs = _run(tmp_path, animated_gif())
+    assert result.metadata["frameCount"] == 3
+    for image in outputs.values():
+        assert getattr(image, "n_frames", 1) == 1
+        red, green, blue = _rgb(image, (50, 50))
+        assert red > 200 and green < 60 and blue < 60
+
+
+def test_a_lying_extension_does_not_matter(tmp_path: Path) -> None:
+    # ORIGINAL_KEY ends .img; here the content is a PNG however the file is named.
+    result, outputs = _run(tmp_path, encode(Image.new("RGB", (50, 40), "blue"), "PNG"), [THUMB])
+    assert result.format == "PNG"
+    assert outputs["thumb"].size == (50, 40)
+
+
+def test_stages_are_reported_after_decode_and_after_each_rendition(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    (tmp_path / "originals").mkdir()
+    (tmp_path / ORIGINAL_KEY).write_bytes(photo(1200, 800))
+    stages: list[tuple[str, float]] = []
+    targets = [Target(s, rendition_key(ORIGINAL_KEY, s)) for s in (THUMB, *DEFAULT_PRESETS)]
+    process_image(storage, ORIGINAL_KEY, targets, on_stage=lambda *stage: stages.append(stage))
+    assert stages == [
+        ("decoded", 0.25),
+        ("rendition:large", 0.5),
+        ("rendition:small", 0.75),
+        ("rendition:thumb", 1.0),
+    ]
+
+
+def test_placeholder_and_dominant_colour(tmp_path: Path) -> None:
+    image = Image.new("RGB", (400, 300), (0, 90, 200))
+    image.paste((255, 255, 255), (0, 0, 100, 300))
+    result, _ = _run(tmp_path, encode(image, "PNG"), [THUMB])
+    assert result.dominant_color == "#005ac8"
+    assert len(result.placeholder) == 4 + 2 * 4 * 3  # BlurHash with 4x3 components
+    assert result.placeholder.isascii()
 
 
 @pytest.mark.parametrize(
     ("content", "message"),
     [
-        (b"plain text", "not a supported image"),
+        (b"plain text", "not a supported image (accepted: JPEG, PNG, WEBP, GIF, TIFF, BMP"),
+        (b"", "not a supported image"),
         (photo()[:2000], "cannot decode image"),
+        (encode(Image.new("RGB", (900, 600), "red"), "PNG")[:400], "cannot decode image"),
+        (encode(Image.new("RGB", (40, 40)), "PPM"), "not a supported image"),  # not allow-listed
     ],
 )
-def test_unreadable_input_is_a_permanent_error(
+def test_unreadable_input_is_a_permanent_error_and_leaves_nothing(
     tmp_path: Path, content: bytes, message: str
 ) -> None:
-    with pytest.raises(PermanentImageError, match=message):
+    with pytest.raises(PermanentImageError, match=re.escape(message)):
         _run(tmp_path, content)
-    assert not (tmp_path / "thumbnails").exists() or not any((tmp_path / "thumbnails").iterdir())
+    assert _written(tmp_path) == []
 
 
-def test_the_pixel_limit_is_enforced_from_the_header(tmp_path: Path) -> None:
+def test_a_60_megapixel_png_of_a_few_kilobytes_fails_by_the_pixel_limit(tmp_path: Path) -> None:
+    bomb = pixel_bomb_png(10_000, 6_000)
+    assert len(bomb) < 16 * 1024
+    with pytest.raises(PermanentImageError) as failure:
+        _run(tmp_path, bomb)
+    assert str(failure.value).startswith("image exceeds the pixel limit of 50000000 pixels")
+    assert _written(tmp_path) == []
+
+
+def test_the_pixel_limit_is_configurable(tmp_path: Path) -> None:
+    small_limit = Limits(max_pixels=1_000_000)
     buffer = io.BytesIO()
     Image.new("L", (3000, 3000)).save(buffer, "PNG")  # 9 MP, tiny on disk
-    with pytest.raises(PermanentImageError, match="pixel limit"):
-        _run(tmp_path, buffer.getvalue(), ThumbnailSpec(256, 85, max_pixels=1_000_000))
+    with pytest.raises(PermanentImageError, match=r"^image exceeds the pixel limit of 1000000\b"):
+        _run(tmp_path, buffer.getvalue(), limits=small_limit)
+
+
+def test_the_time_limit_interrupts_the_job_and_leaves_nothing(tmp_path: Path) -> None:
+    # A 1 ms limit on a 12-megapixel decode: the job cannot finish in time on any machine.
+    with pytest.raises(PermanentImageError) as failure:
+        _run(tmp_path, photo(4000, 3000), limits=Limits(time_limit_s=0.001))
+    assert str(failure.value) == "processing exceeded the time limit of 0.001 s"
+    assert _written(tmp_path) == []
+
+
+def test_the_single_thumbnail_api_still_works(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    (tmp_path / "originals").mkdir()
+    (tmp_path / ORIGINAL_KEY).write_bytes(photo(1200, 800))
+    result = make_thumbnail(storage, ORIGINAL_KEY, "thumbnails/t.jpg", ThumbnailSpec(256, 85))
+    assert (result.width, result.height, result.source_width) == (256, 171, 1200)
+    assert decode((tmp_path / "thumbnails/t.jpg").read_bytes()).size == (256, 171)

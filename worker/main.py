@@ -6,16 +6,18 @@ import asyncio
 import logging
 import signal
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 from infra.broker.connection import connect
 from infra.broker.events import EventPublisher
 from infra.broker.topology import declare_job_queue
 from infra.db.pool import create_pool
+from infra.renditions import thumb_spec
 from infra.settings import Settings
 from infra.storage import open_storage
-from worker.consumer import JobConsumer
+from worker.consumer import JobConsumer, RenditionPolicy
 from worker.metrics_server import MetricsServer, start_metrics_server
-from worker.processing import ThumbnailSpec
+from worker.processing import Limits
 from worker.progress import ProgressReporter, init_pool_process
 
 log = logging.getLogger(__name__)
@@ -32,8 +34,26 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     connection = await connect(settings, client_name="imagequeue-worker")
     events_channel = await connection.channel(publisher_confirms=True)
     progress = ProgressReporter(await EventPublisher.declare(events_channel))
-    executor = ProcessPoolExecutor(
-        max_workers=concurrency, initializer=init_pool_process, initargs=(progress.pool_queue,)
+    consumer = JobConsumer(
+        pool=pool,
+        storage=open_storage(settings.storage_dir),
+        # A factory, because a pool stuck in C code past the deadline is replaced whole.
+        make_executor=partial(
+            ProcessPoolExecutor,
+            max_workers=concurrency,
+            initializer=init_pool_process,
+            initargs=(progress.pool_queue,),
+        ),
+        renditions=RenditionPolicy(
+            thumb=thumb_spec(settings.thumbnail_max_px, settings.thumbnail_quality),
+            presets=settings.renditions,
+        ),
+        limits=Limits(
+            max_pixels=settings.max_image_pixels,
+            time_limit_s=settings.job_timeout_s,
+            expose_gps_coordinates=settings.expose_gps_coordinates,
+        ),
+        progress=progress,
     )
     metrics_server: MetricsServer | None = None
     try:
@@ -43,18 +63,6 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         # while another worker could have taken them.
         await channel.set_qos(prefetch_count=concurrency)
         queue = await declare_job_queue(channel)
-        consumer = JobConsumer(
-            pool=pool,
-            storage=open_storage(settings.storage_dir),
-            executor=executor,
-            spec=ThumbnailSpec(
-                max_px=settings.thumbnail_max_px,
-                quality=settings.thumbnail_quality,
-                max_pixels=settings.max_image_pixels,
-            ),
-            job_timeout_s=settings.job_timeout_s,
-            progress=progress,
-        )
         consumer_tag = await queue.consume(consumer.on_message)
         log.info("worker consuming", extra={"queue": queue.name, "concurrency": concurrency})
         print(f"imagequeue worker consuming {queue.name!r} (concurrency {concurrency})", flush=True)
@@ -68,4 +76,4 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
             await metrics_server.close()
         await connection.close()
         await pool.close()
-        executor.shutdown(wait=True, cancel_futures=True)
+        consumer.close()

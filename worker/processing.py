@@ -1,23 +1,276 @@
-"""Pillow work: decode an original once and write its thumbnail.
+"""Pillow work: decode an original once and write every rendition of it.
 
 Runs in a pool process, so it takes plain, picklable arguments and returns a small
-result; the event loop never touches pixels.
+result; the event loop never touches pixels. The stages are explicit (open and check the
+header, decode, prepare, one step per rendition) and ``on_stage`` is called after the
+decode and after each rendition is written, for progress reporting.
 """
 
 from __future__ import annotations
 
+import time
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from typing import Any, BinaryIO
 
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, UnidentifiedImageError
 
 from infra.image_formats import ACCEPTED_FORMATS, DEFAULT_MAX_PIXELS
+from infra.renditions import OutputFormat, RenditionSpec, thumb_spec
 from infra.storage import InvalidKey, Storage, StorageError
+from worker.colour import for_format, prepare_for_resize, to_srgb
+from worker.errors import PermanentImageError, pixel_limit_message
+from worker.metadata import extract_metadata, read_orientation
+from worker.placeholder import placeholder_and_colour
+from worker.rendering import Cascade, Plan, draft_size, plan, scaled_size
+from worker.time_limit import time_limit
+
+__all__ = ["PermanentImageError", "process_image"]
+
+StageCallback = Callable[[str, float], None]
+"""Called with a stage name ("decoded", "rendition:<name>") and the fraction of work done."""
+
+DEFAULT_TIME_LIMIT_S = 60.0
+
+# EXIF orientation -> the transpose that makes the picture upright (EXIF 2.3, tag 0x0112).
+_UPRIGHT = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
 
 
-class PermanentImageError(Exception):
-    """The original cannot become a thumbnail, however often we try (corrupt, unsupported)."""
+@dataclass(frozen=True, slots=True)
+class Limits:
+    max_pixels: int = DEFAULT_MAX_PIXELS
+    time_limit_s: float = DEFAULT_TIME_LIMIT_S
+    expose_gps_coordinates: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """A rendition to make and the storage key to write it to."""
+
+    spec: RenditionSpec
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionResult:
+    name: str
+    key: str
+    width: int
+    height: int
+    format: OutputFormat
+    size_bytes: int
+    elapsed_s: float = 0.0
+    """Resize and encode time, reported to the parent for the metrics it serves."""
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "key": self.key,
+            "width": self.width,
+            "height": self.height,
+            "format": self.format.value,
+            "size": self.size_bytes,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class ProcessResult:
+    width: int
+    """Of the original, upright (after EXIF orientation)."""
+    height: int
+    format: str
+    metadata: dict[str, Any]
+    placeholder: str
+    dominant_color: str
+    renditions: list[RenditionResult] = field(default_factory=list)
+
+
+def process_image(
+    storage: Storage,
+    original_key: str,
+    targets: Sequence[Target],
+    limits: Limits = Limits(),
+    on_stage: StageCallback | None = None,
+) -> ProcessResult:
+    """Decode ``original_key`` once and write every target; raise ``PermanentImageError``."""
+    if not targets:
+        raise ValueError("process_image needs at least one target")
+    with time_limit(limits.time_limit_s):
+        try:
+            source = storage.open_read(original_key)
+        except InvalidKey as exc:
+            raise PermanentImageError(str(exc)) from exc
+        except StorageError as exc:
+            raise PermanentImageError(f"original file is missing: {original_key}") from exc
+        with source:
+            return _process(storage, source, targets, limits, on_stage or _ignore)
+
+
+def _process(
+    storage: Storage,
+    source: BinaryIO,
+    targets: Sequence[Target],
+    limits: Limits,
+    on_stage: StageCallback,
+) -> ProcessResult:
+    steps = len(targets) + 1
+    image = _open_checked(source, limits.max_pixels)
+    with _decode_errors(limits.max_pixels):
+        # Reading EXIF can decode a PNG whole (its eXIf chunk may follow the pixels), so
+        # it runs under the same error handling as the decode itself.
+        orientation = read_orientation(image)
+        metadata = extract_metadata(image, include_gps=limits.expose_gps_coordinates)
+        upright = image.size if orientation < 5 else (image.height, image.width)
+        plans = sorted((plan(t.spec, *upright) for t in targets), key=lambda p: -p.scale)
+        _decode(image, plans, upright, orientation)
+    on_stage("decoded", 1 / steps)
+    icc_profile = image.info.get("icc_profile")
+    metadata["width"], metadata["height"] = upright
+    keys = {t.spec.name: t.key for t in targets}
+
+    working = _prepare(image, plans, upright, orientation, icc_profile)
+    cascade = Cascade(upright, [working])
+    results: list[RenditionResult] = []
+    try:
+        for done, target in enumerate(plans, start=2):
+            started_s = time.perf_counter()
+            rendered = cascade.render(target)
+            written = _write(storage, keys[target.spec.name], target.spec, rendered)
+            results.append(replace(written, elapsed_s=time.perf_counter() - started_s))
+            on_stage(f"rendition:{target.spec.name}", done / steps)
+    except BaseException:
+        # A failed job leaves no half set of renditions behind (the time limit included).
+        for written in results:
+            storage.delete(written.key)
+        raise
+
+    smallest = min(cascade.sources, key=lambda candidate: candidate.width)
+    placeholder, dominant_color = placeholder_and_colour(smallest)
+    return ProcessResult(
+        width=upright[0],
+        height=upright[1],
+        format=image.format or "unknown",
+        metadata=metadata,
+        placeholder=placeholder,
+        dominant_color=dominant_color,
+        renditions=results,
+    )
+
+
+def _open_checked(source: BinaryIO, max_pixels: int) -> Image.Image:
+    """Read the header only, and refuse what must not be decoded.
+
+    The order matters: the format allow-list and the pixel limit are checked before a
+    single pixel is decoded, so a 60-megapixel PNG of a few kilobytes is refused without
+    allocating its 60 megabytes.
+    """
+    # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; we refuse both.
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    with _decode_errors(max_pixels):
+        try:
+            image = Image.open(source, formats=tuple(ACCEPTED_FORMATS))
+        except UnidentifiedImageError as exc:
+            raise PermanentImageError(
+                "not a supported image (accepted: " + ", ".join(ACCEPTED_FORMATS) + ")"
+            ) from exc
+    if image.width * image.height > max_pixels:
+        raise PermanentImageError(pixel_limit_message(max_pixels, image.width, image.height))
+    return image
+
+
+@contextmanager
+def _decode_errors(max_pixels: int) -> Iterator[None]:
+    """Turn Pillow's ways of saying "bad data" into permanent failures that name the cause."""
+    with warnings.catch_warnings():
+        # A decompression bomb must fail the job, not merely log a warning.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            yield
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise PermanentImageError(
+                f"image exceeds the pixel limit of {max_pixels} pixels"
+            ) from exc
+        except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+            # Pillow reports truncated or corrupt data with these.
+            raise PermanentImageError(f"cannot decode image: {exc}") from exc
+
+
+def _decode(
+    image: Image.Image, plans: list[Plan], upright: tuple[int, int], orientation: int
+) -> None:
+    """Decode the first frame, at the smallest JPEG scale that serves the largest plan."""
+    needed = draft_size(plans, *upright)
+    if orientation >= 5:
+        needed = (needed[1], needed[0])
+    # draft() lets libjpeg decode at 1/2, 1/4 or 1/8 scale, never below ``needed``: far
+    # less work and memory for big photos. It is a no-op for other formats.
+    image.draft(None, needed)
+    # An animated GIF or WebP opens on its first frame; that frame is the still.
+    image.load()
+
+
+def _prepare(
+    image: Image.Image,
+    plans: list[Plan],
+    upright: tuple[int, int],
+    orientation: int,
+    icc_profile: bytes | None,
+) -> Image.Image:
+    """Shrink to what the largest plan needs first, then orient and colour-convert.
+
+    Rotating and converting colour after the shrink touches a few hundred thousand pixels
+    instead of tens of millions.
+    """
+    working = prepare_for_resize(image)
+    stored = scaled_size(*upright, plans[0].scale)
+    if orientation >= 5:
+        stored = (stored[1], stored[0])
+    if working.width > stored[0] and working.height > stored[1]:
+        working = working.resize(stored, Image.Resampling.LANCZOS, reducing_gap=3.0)
+    if orientation in _UPRIGHT:
+        working = working.transpose(_UPRIGHT[orientation])
+    return to_srgb(working, icc_profile)
+
+
+def _write(storage: Storage, key: str, spec: RenditionSpec, image: Image.Image) -> RenditionResult:
+    output = for_format(image, spec.format)
+    # Encoders fall back to image.info for EXIF and ICC: clear it so no camera data
+    # (GPS included) and no stale profile reaches a rendition.
+    output.info = {}
+    try:
+        with storage.atomic_writer(key) as target:
+            output.save(target, spec.format.value, exif=b"", **_encoder_options(spec))
+            size_bytes = target.tell()
+    except InvalidKey as exc:
+        raise PermanentImageError(str(exc)) from exc
+    return RenditionResult(spec.name, key, output.width, output.height, spec.format, size_bytes)
+
+
+def _encoder_options(spec: RenditionSpec) -> dict[str, Any]:
+    if spec.format is OutputFormat.JPEG:
+        return {"quality": spec.quality, "optimize": True, "progressive": True}
+    if spec.format is OutputFormat.PNG:
+        return {"compress_level": 6}
+    if spec.format is OutputFormat.WEBP:
+        return {"quality": spec.quality, "method": 4}
+    return {"quality": spec.quality}
+
+
+def _ignore(stage: str, fraction: float) -> None:
+    pass
+
+
+# The original single-thumbnail API, kept for the executor benchmark (bench/executor.py).
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,76 +291,12 @@ class ThumbnailResult:
 
 
 def make_thumbnail(
-    storage: Storage,
-    original_key: str,
-    thumbnail_key: str,
-    spec: ThumbnailSpec,
-    on_stage: Callable[[str, float], None] | None = None,
+    storage: Storage, original_key: str, thumbnail_key: str, spec: ThumbnailSpec
 ) -> ThumbnailResult:
-    """Write a JPEG that fits ``spec.max_px`` square, aspect kept, never upscaled.
-
-    ``on_stage`` hears of each finished stage with the progress made so far.
-    """
-    report = on_stage or (lambda _stage, _progress: None)
-    try:
-        source = storage.open_read(original_key)
-    except InvalidKey as exc:
-        raise PermanentImageError(str(exc)) from exc
-    except StorageError as exc:
-        raise PermanentImageError(f"original file is missing: {original_key}") from exc
-    with source, warnings.catch_warnings():
-        # A decompression bomb must fail the job, not merely log a warning.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        Image.MAX_IMAGE_PIXELS = spec.max_pixels
-        try:
-            image = Image.open(source, formats=tuple(ACCEPTED_FORMATS))
-            source_size = image.size
-            source_format = image.format or "unknown"
-            thumbnail = _render(image, spec.max_px)
-            report("decoded", 0.5)
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise PermanentImageError(f"image exceeds the pixel limit: {exc}") from exc
-        except UnidentifiedImageError as exc:
-            raise PermanentImageError(
-                "not a supported image (accepted: " + ", ".join(ACCEPTED_FORMATS) + ")"
-            ) from exc
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
-            # Pillow reports truncated or corrupt data with these.
-            raise PermanentImageError(f"cannot decode image: {exc}") from exc
-
-    try:
-        with storage.atomic_writer(thumbnail_key) as target:
-            thumbnail.save(target, "JPEG", quality=spec.quality, optimize=True, progressive=True)
-    except InvalidKey as exc:
-        raise PermanentImageError(str(exc)) from exc
-    report("rendition:thumb", 0.9)
+    """Only the ``thumb`` rendition: a JPEG that fits ``spec.max_px`` square."""
+    target = Target(thumb_spec(spec.max_px, spec.quality), thumbnail_key)
+    result = process_image(storage, original_key, [target], Limits(max_pixels=spec.max_pixels))
+    thumb = result.renditions[0]
     return ThumbnailResult(
-        width=thumbnail.width,
-        height=thumbnail.height,
-        size_bytes=storage.size(thumbnail_key),
-        source_width=source_size[0],
-        source_height=source_size[1],
-        source_format=source_format,
+        thumb.width, thumb.height, thumb.size_bytes, result.width, result.height, result.format
     )
-
-
-def _render(image: Image.Image, max_px: int) -> Image.Image:
-    # draft() lets libjpeg decode at 1/2, 1/4 or 1/8 scale: far less work for big photos.
-    # It is a no-op for other formats.
-    image.draft("RGB", (max_px, max_px))
-    image = ImageOps.exif_transpose(image)
-    image = _flatten_to_rgb(image)
-    image.thumbnail((max_px, max_px), Image.Resampling.LANCZOS, reducing_gap=3.0)
-    return image
-
-
-def _flatten_to_rgb(image: Image.Image) -> Image.Image:
-    """JPEG has no alpha: composite transparent pixels onto white, not black."""
-    if image.mode in ("P", "PA", "LA", "RGBA", "La", "RGBa") or "transparency" in image.info:
-        rgba = image.convert("RGBA")
-        background = Image.new("RGB", rgba.size, (255, 255, 255))
-        background.paste(rgba, mask=rgba.getchannel("A"))
-        return background
-    if image.mode != "RGB":
-        return image.convert("RGB")
-    return image

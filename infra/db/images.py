@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -40,18 +41,50 @@ class ImageRecord:
     error: str | None
     attempts: int
     started_at: datetime | None
+    width: int | None
+    height: int | None
+    format: str | None
+    metadata: dict[str, Any] | None
+    placeholder: str | None
+    dominant_color: str | None
+    renditions: list[dict[str, Any]]
+    """What the worker wrote: ``{name, key, width, height, format, size}`` each."""
+    requested_renditions: list[dict[str, Any]] | None
+    """The upload's own rendition specs; None means the worker's presets."""
 
     @classmethod
     def from_row(cls, row: asyncpg.Record) -> ImageRecord:
         values: dict[str, Any] = dict(row)
         values["status"] = ImageStatus(values["status"])
+        # asyncpg returns JSONB as text unless a codec is set on every connection.
+        for column in _JSON_COLUMNS:
+            if values[column] is not None:
+                values[column] = json.loads(values[column])
         return cls(**values)
 
 
+_JSON_COLUMNS = ("metadata", "renditions", "requested_renditions")
 _COLUMNS = (
     "id, filename, original_path, thumbnail_path, file_size, thumbnail_size, status, "
-    "created_at, processed_at, content_type, error, attempts, started_at"
+    "created_at, processed_at, content_type, error, attempts, started_at, "
+    "width, height, format, metadata, placeholder, dominant_color, renditions, "
+    "requested_renditions"
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Processed:
+    """What a completed job records; the ``thumb`` rendition also fills the legacy columns."""
+
+    thumbnail_path: str
+    thumbnail_size: int
+    width: int
+    height: int
+    format: str
+    metadata: dict[str, Any]
+    placeholder: str | None
+    dominant_color: str | None
+    renditions: list[dict[str, Any]]
 
 
 async def insert_pending(
@@ -61,17 +94,21 @@ async def insert_pending(
     original_path: str,
     file_size: int,
     content_type: str,
+    requested_renditions: str | None = None,
 ) -> ImageRecord:
+    """``requested_renditions`` is the upload's rendition specs as JSON, if it has its own."""
     row = await db.fetchrow(
         f"""
-        INSERT INTO images (filename, original_path, file_size, content_type, status)
-        VALUES ($1, $2, $3, $4, 'pending')
+        INSERT INTO images
+            (filename, original_path, file_size, content_type, status, requested_renditions)
+        VALUES ($1, $2, $3, $4, 'pending', $5::jsonb)
         RETURNING {_COLUMNS}
         """,
         filename,
         original_path,
         file_size,
         content_type,
+        requested_renditions,
     )
     assert row is not None
     return ImageRecord.from_row(row)
@@ -138,20 +175,26 @@ async def claim_for_processing(db: Executor, image_id: int) -> ImageRecord | Non
     return ImageRecord.from_row(row) if row else None
 
 
-async def mark_completed(
-    db: Executor, image_id: int, *, thumbnail_path: str, thumbnail_size: int
-) -> ImageRecord | None:
+async def mark_completed(db: Executor, image_id: int, processed: Processed) -> ImageRecord | None:
     row = await db.fetchrow(
         f"""
         UPDATE images
         SET status = 'completed', thumbnail_path = $2, thumbnail_size = $3,
-            processed_at = now(), error = NULL
+            width = $4, height = $5, format = $6, metadata = $7::jsonb, placeholder = $8,
+            dominant_color = $9, renditions = $10::jsonb, processed_at = now(), error = NULL
         WHERE id = $1 AND status = 'processing'
         RETURNING {_COLUMNS}
         """,
         image_id,
-        thumbnail_path,
-        thumbnail_size,
+        processed.thumbnail_path,
+        processed.thumbnail_size,
+        processed.width,
+        processed.height,
+        processed.format,
+        json.dumps(processed.metadata),
+        processed.placeholder,
+        processed.dominant_color,
+        json.dumps(processed.renditions),
     )
     return ImageRecord.from_row(row) if row else None
 

@@ -29,6 +29,9 @@ class Urls:
     def thumbnail(self, image_id: int) -> str:
         return f"{self._base}/api/thumbnails/{image_id}"
 
+    def rendition(self, image_id: int, name: str) -> str:
+        return f"{self._base}/api/images/{image_id}/renditions/{name}"
+
 
 @dataclass
 class Context:
@@ -38,6 +41,7 @@ class Context:
     max_subscription_ids: int
     urls: Urls
     image_loader: DataLoader[int, ImageRecord | None]
+    expose_gps_coordinates: bool = False
     rejected_uploads: list[tuple[int, UploadRejected]] = field(default_factory=list)
     """Files of a batch upload that were turned away, by their index in the request."""
 
@@ -58,4 +62,5 @@ def build_context(connection: HTTPConnection, resources: Resources) -> Context:
         # A WebSocket's context lives as long as the connection: caching there would
         # serve stale rows, so only a single HTTP request gets a caching loader.
         image_loader=DataLoader(load_fn=load_images, cache=connection.scope["type"] == "http"),
+        expose_gps_coordinates=resources.settings.expose_gps_coordinates,
     )

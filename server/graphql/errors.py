@@ -16,7 +16,8 @@ _SHOWN_TO_CLIENTS = (UserFacingError, UploadRejected, ServiceUnavailable)
 
 def should_mask_error(error: GraphQLError) -> bool:
     original = error.original_error
-    if original is None:
-        # Syntax, validation and limit errors describe the client's query.
+    if original is None or error.path is None:
+        # Syntax, validation, variable coercion (a bad enum value in `options`) and limit
+        # errors describe the client's request; only resolver errors have a path.
         return False
     return not isinstance(original, _SHOWN_TO_CLIENTS)

@@ -9,6 +9,7 @@ from strawberry.types import Info
 
 from server.graphql.context import Context
 from server.graphql.errors import UserFacingError
+from server.graphql.inputs import UploadOptions, requested_renditions
 from server.graphql.types import Image, parse_image_id
 from server.service import UploadRejected
 
@@ -24,9 +25,13 @@ class Mutation:
     @strawberry.mutation(
         description="Store an image and queue it for processing; returns at once, PENDING."
     )
-    async def upload_image(self, info: Info[Context, None], file: Upload) -> Image:
+    async def upload_image(
+        self, info: Info[Context, None], file: Upload, options: UploadOptions | None = None
+    ) -> Image:
+        # Options are checked before the file is touched: a bad option stores nothing.
+        renditions = requested_renditions(options)
         upload = _as_upload(file)
-        record = await info.context.service.upload(upload.filename, upload.file)
+        record = await info.context.service.upload(upload.filename, upload.file, renditions)
         return Image.from_row(record)
 
     @strawberry.mutation(
@@ -36,15 +41,21 @@ class Mutation:
             "reported as an error whose path ends with its index in `files`."
         )
     )
-    async def upload_images(self, info: Info[Context, None], files: list[Upload]) -> list[Image]:
+    async def upload_images(
+        self,
+        info: Info[Context, None],
+        files: list[Upload],
+        options: UploadOptions | None = None,
+    ) -> list[Image]:
         limit = info.context.service.max_files_per_request
         if len(files) > limit:
             raise UserFacingError(f"at most {limit} files per request, got {len(files)}")
+        renditions = requested_renditions(options)
         accepted = []
         for index, file in enumerate(files):
             upload = _as_upload(file)
             try:
-                record = await info.context.service.upload(upload.filename, upload.file)
+                record = await info.context.service.upload(upload.filename, upload.file, renditions)
             except UploadRejected as rejected:
                 info.context.rejected_uploads.append((index, rejected))
                 continue

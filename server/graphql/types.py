@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
@@ -11,11 +12,80 @@ from strawberry.types import Info
 from infra.broker.messages import ImageEvent
 from infra.db import images
 from infra.db.images import ImageRecord
+from infra.renditions import Fit, OutputFormat
 from server.graphql.context import Context
 
 ImageStatus = strawberry.enum(
     images.ImageStatus, name="ImageStatus", description="Where an image is in its processing."
 )
+ImageFormat = strawberry.enum(
+    OutputFormat, name="ImageFormat", description="A format renditions can be written in."
+)
+RenditionFit = strawberry.enum(
+    Fit,
+    name="RenditionFit",
+    description="CONTAIN fits inside the box; COVER fills it exactly, cropped around the centre.",
+)
+
+
+@strawberry.type(description="One output image made from the original.")
+class Rendition:
+    name: str
+    width: int
+    height: int
+    format: ImageFormat  # type: ignore[valid-type]
+    size: int = strawberry.field(description="Bytes.")
+    url: str
+
+    @classmethod
+    def from_json(
+        cls, image_id: int, stored: dict[str, Any], info: Info[Context, None]
+    ) -> Rendition:
+        return cls(
+            name=stored["name"],
+            width=stored["width"],
+            height=stored["height"],
+            format=OutputFormat(stored["format"]),
+            size=stored["size"],
+            url=info.context.urls.rendition(image_id, stored["name"]),
+        )
+
+
+@strawberry.type(description="What the original says about itself. Outputs carry none of it.")
+class ImageMetadata:
+    width: int = strawberry.field(description="Upright, after EXIF orientation.")
+    height: int
+    format: str | None
+    mode: str | None = strawberry.field(description="Pillow mode of the original, e.g. RGB, CMYK.")
+    frame_count: int
+    camera_make: str | None
+    camera_model: str | None
+    taken_at: str | None = strawberry.field(
+        description="EXIF date taken, ISO 8601 local time without a zone (EXIF has none)."
+    )
+    orientation: int = strawberry.field(description="EXIF orientation 1-8; already applied.")
+    has_gps: bool = strawberry.field(description="Whether the original carried a GPS position.")
+    latitude: float | None = strawberry.field(
+        description="Only when the server allows it (EXPOSE_GPS_COORDINATES)."
+    )
+    longitude: float | None
+
+    @classmethod
+    def from_json(cls, stored: dict[str, Any], expose_gps: bool) -> ImageMetadata:
+        return cls(
+            width=stored["width"],
+            height=stored["height"],
+            format=stored.get("format"),
+            mode=stored.get("mode"),
+            frame_count=stored.get("frameCount", 1),
+            camera_make=stored.get("cameraMake"),
+            camera_model=stored.get("cameraModel"),
+            taken_at=stored.get("takenAt"),
+            orientation=stored.get("orientation", 1),
+            has_gps=stored.get("hasGps", False),
+            latitude=stored.get("latitude") if expose_gps else None,
+            longitude=stored.get("longitude") if expose_gps else None,
+        )
 
 
 @strawberry.type(description="An uploaded image and what the worker made of it.")
@@ -31,6 +101,13 @@ class Image:
     processed_at: datetime | None
     error: str | None = strawberry.field(description="Why processing failed, when it did.")
     attempts: int = strawberry.field(description="How many times a worker has taken the job.")
+    width: int | None = strawberry.field(description="Of the original, upright; once processed.")
+    height: int | None
+    format: str | None = strawberry.field(description="Detected format of the original.")
+    placeholder: str | None = strawberry.field(
+        description="A BlurHash of the image, to paint while the real one loads."
+    )
+    dominant_color: str | None = strawberry.field(description="The most common colour, #rrggbb.")
     record: strawberry.Private[ImageRecord]
 
     @classmethod
@@ -47,6 +124,11 @@ class Image:
             processed_at=record.processed_at,
             error=record.error,
             attempts=record.attempts,
+            width=record.width,
+            height=record.height,
+            format=record.format,
+            placeholder=record.placeholder,
+            dominant_color=record.dominant_color,
             record=record,
         )
 
@@ -59,6 +141,41 @@ class Image:
         if self.record.thumbnail_path is None:
             return None
         return info.context.urls.thumbnail(self.record.id)
+
+    @strawberry.field(description="Every rendition made, largest first; empty until COMPLETED.")
+    def renditions(self, info: Info[Context, None]) -> list[Rendition]:
+        stored = sorted(self.record.renditions, key=lambda r: (-r["width"], r["name"]))
+        return [Rendition.from_json(self.record.id, r, info) for r in stored]
+
+    @strawberry.field(description="Camera, date taken, orientation and more; once processed.")
+    def metadata(self, info: Info[Context, None]) -> ImageMetadata | None:
+        if self.record.metadata is None:
+            return None
+        return ImageMetadata.from_json(self.record.metadata, info.context.expose_gps_coordinates)
+
+    @strawberry.field(
+        description=(
+            "A ready `srcset` attribute (`<url> <width>w, …`) of the renditions in `format`, "
+            "narrowest first; null when there are none."
+        )
+    )
+    def srcset(
+        self,
+        info: Info[Context, None],
+        format: ImageFormat = OutputFormat.WEBP,  # type: ignore[valid-type]
+    ) -> str | None:
+        widths: dict[int, str] = {}
+        for rendition in self.record.renditions:
+            # One candidate per width: two renditions of one width would make srcset invalid.
+            if rendition["format"] == OutputFormat(format).value:
+                widths.setdefault(rendition["width"], rendition["name"])
+        if not widths:
+            return None
+        urls = info.context.urls
+        return ", ".join(
+            f"{urls.rendition(self.record.id, name)} {width}w"
+            for width, name in sorted(widths.items())
+        )
 
 
 @strawberry.type(description="A change in an image's processing.")

@@ -10,6 +10,7 @@ from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from infra.db.images import ImageRecord, ImageStatus
+from infra.renditions import OutputFormat
 from infra.storage import StorageError
 from server.resources import resources_of
 from server.service import ServiceUnavailable, UploadRejected
@@ -120,6 +121,22 @@ async def get_thumbnail(request: Request) -> Response:
     return _file_response(request, found.thumbnail_path, "image/jpeg")
 
 
+async def get_rendition(request: Request) -> Response:
+    found = await _find(request)
+    if isinstance(found, JSONResponse):
+        return found
+    name = request.path_params["name"]
+    if found.status is not ImageStatus.COMPLETED:
+        return _error(
+            404, f"renditions of image {found.id} are not ready", status=found.status.value
+        )
+    for rendition in found.renditions:
+        if rendition["name"] == name:
+            media_type = OutputFormat(rendition["format"]).content_type
+            return _file_response(request, rendition["key"], media_type)
+    return _error(404, f"image {found.id} has no rendition {name!r}")
+
+
 async def get_original(request: Request) -> Response:
     found = await _find(request)
     if isinstance(found, JSONResponse):
@@ -149,5 +166,6 @@ routes = [
     Route("/api/images/{image_id}", get_image, methods=["GET"]),
     Route("/api/images/{image_id}", delete_image, methods=["DELETE"]),
     Route("/api/images/{image_id}/original", get_original, methods=["GET"]),
+    Route("/api/images/{image_id}/renditions/{name}", get_rendition, methods=["GET"]),
     Route("/api/thumbnails/{image_id}", get_thumbnail, methods=["GET"]),
 ]

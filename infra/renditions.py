@@ -1,0 +1,151 @@
+"""Renditions: the named output images the worker makes from one decode of an original.
+
+A ``RenditionSpec`` is what to make (box, fit, format, quality); it comes from the
+``RENDITIONS`` presets or from one upload's options, and is validated the same way for both.
+The ``thumb`` rendition is the original design's thumbnail and is always made, from
+``THUMBNAIL_MAX_PX`` / ``THUMBNAIL_QUALITY``, at the job message's ``thumbnailPath``.
+"""
+
+from __future__ import annotations
+
+import enum
+import json
+import re
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+
+class Fit(enum.StrEnum):
+    CONTAIN = "CONTAIN"
+    """Fit inside the box, aspect kept."""
+    COVER = "COVER"
+    """Fill the box exactly, cropping around the centre."""
+
+
+class OutputFormat(enum.StrEnum):
+    JPEG = "JPEG"
+    PNG = "PNG"
+    WEBP = "WEBP"
+    AVIF = "AVIF"
+
+    @property
+    def content_type(self) -> str:
+        return f"image/{self.value.lower()}"
+
+    @property
+    def extension(self) -> str:
+        return "jpg" if self is OutputFormat.JPEG else self.value.lower()
+
+    @property
+    def has_alpha(self) -> bool:
+        return self is not OutputFormat.JPEG
+
+
+THUMB = "thumb"
+MAX_DIMENSION_PX = 4096
+MAX_RENDITIONS = 8
+_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+# Per-format default quality: WebP and AVIF reach JPEG 85's look at lower numbers.
+_DEFAULT_QUALITY = {
+    OutputFormat.JPEG: 85,
+    OutputFormat.PNG: 100,
+    OutputFormat.WEBP: 80,
+    OutputFormat.AVIF: 60,
+}
+
+
+class RenditionSpec(BaseModel):
+    """One output image: fits (or covers) ``width`` x ``height``, never upscaled."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    width: int = Field(ge=1, le=MAX_DIMENSION_PX)
+    height: int = Field(default=0, ge=0, le=MAX_DIMENSION_PX)
+    """0 means the same as ``width`` (a square box)."""
+    fit: Fit = Fit.CONTAIN
+    format: OutputFormat = OutputFormat.WEBP
+    quality: int = Field(default=0, ge=0, le=100)
+    """0 means the format's default; ignored for PNG, which is lossless."""
+
+    @model_validator(mode="after")
+    def _fill_defaults(self) -> RenditionSpec:
+        if not _NAME_PATTERN.match(self.name):
+            raise ValueError(
+                f"rendition name {self.name!r} must be 1-32 of a-z, 0-9, '_' or '-', "
+                "starting with a letter or digit"
+            )
+        # Frozen model: defaults that depend on other fields are set through __dict__.
+        if self.height == 0:
+            self.__dict__["height"] = self.width
+        if self.quality == 0:
+            self.__dict__["quality"] = _DEFAULT_QUALITY[self.format]
+        return self
+
+
+_SPEC_LIST = TypeAdapter(list[RenditionSpec])
+
+DEFAULT_PRESETS: tuple[RenditionSpec, ...] = (
+    RenditionSpec(name="small", width=640, format=OutputFormat.WEBP),
+    RenditionSpec(name="large", width=1280, format=OutputFormat.WEBP),
+)
+
+
+def thumb_spec(max_px: int, quality: int) -> RenditionSpec:
+    """The original design's thumbnail: a JPEG that fits ``max_px`` square."""
+    return RenditionSpec(
+        name=THUMB, width=max_px, height=max_px, format=OutputFormat.JPEG, quality=quality
+    )
+
+
+class InvalidRenditions(ValueError):
+    """A rendition list a client or an operator got wrong; the message says how."""
+
+
+def check_renditions(specs: Sequence[RenditionSpec]) -> tuple[RenditionSpec, ...]:
+    """Rules for a list beyond each spec's own: unique names, no ``thumb``, a bounded count."""
+    if len(specs) > MAX_RENDITIONS:
+        raise InvalidRenditions(f"at most {MAX_RENDITIONS} renditions, got {len(specs)}")
+    names = [spec.name for spec in specs]
+    if THUMB in names:
+        raise InvalidRenditions(
+            f"the {THUMB!r} rendition is always made (THUMBNAIL_MAX_PX); choose another name"
+        )
+    duplicates = sorted({name for name in names if names.count(name) > 1})
+    if duplicates:
+        raise InvalidRenditions(f"rendition names must be unique: {', '.join(duplicates)}")
+    return tuple(specs)
+
+
+def parse_renditions(raw: Iterable[dict[str, Any]]) -> tuple[RenditionSpec, ...]:
+    """Validate plain dicts (GraphQL input, a stored row) into specs, or raise one clear error."""
+    try:
+        specs = _SPEC_LIST.validate_python(list(raw))
+    except ValidationError as exc:
+        raise InvalidRenditions(_describe(exc)) from exc
+    return check_renditions(specs)
+
+
+def renditions_to_json(specs: Sequence[RenditionSpec]) -> str:
+    return json.dumps([spec.model_dump(mode="json") for spec in specs])
+
+
+def rendition_key(original_key: str, spec: RenditionSpec) -> str:
+    """``renditions/<uuid>/<name>.<ext>``: the uuid of the original, so delete finds them."""
+    return f"{rendition_prefix(original_key)}{spec.name}.{spec.format.extension}"
+
+
+def rendition_prefix(original_key: str) -> str:
+    stem = original_key.rsplit("/", 1)[-1].split(".", 1)[0]
+    return f"renditions/{stem}/"
+
+
+def _describe(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        parts.append(f"renditions.{where}: {message}" if where else message)
+    return "; ".join(parts)

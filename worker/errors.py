@@ -1,0 +1,17 @@
+"""Why a job failed for good. Each message starts with a fixed phrase that names the limit."""
+
+from __future__ import annotations
+
+
+class PermanentImageError(Exception):
+    """The original cannot become renditions, however often we try (corrupt, unsupported)."""
+
+
+class TimeLimitExceeded(PermanentImageError):
+    def __init__(self, limit_s: float) -> None:
+        super().__init__(f"processing exceeded the time limit of {limit_s:g} s")
+        self.limit_s = limit_s
+
+
+def pixel_limit_message(max_pixels: int, width: int, height: int) -> str:
+    return f"image exceeds the pixel limit of {max_pixels} pixels ({width}x{height})"
