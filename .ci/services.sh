@@ -21,11 +21,22 @@ start_rabbitmq() {
   echo "RabbitMQ did not start" >&2; return 1
 }
 
+# Stopping is idempotent too: a service that is already down is what the caller wanted.
+stop_postgres() {
+  postgres_up || return 0
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main stop -m fast || ! postgres_up
+}
+
+stop_rabbitmq() {
+  rabbit_up || return 0
+  rabbitmqctl -q stop || ! rabbit_up
+}
+
 case "${1:-start}" in
   start) start_postgres; start_rabbitmq ;;
   start-postgres) start_postgres ;;
   start-rabbitmq) start_rabbitmq ;;
-  stop-postgres) pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main stop -m fast ;;
-  stop-rabbitmq) rabbitmqctl -q stop ;;
+  stop-postgres) stop_postgres ;;
+  stop-rabbitmq) stop_rabbitmq ;;
   *) echo "usage: $0 start|start-postgres|start-rabbitmq|stop-postgres|stop-rabbitmq" >&2; exit 2 ;;
 esac

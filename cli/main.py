@@ -38,6 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     stats.add_argument("--json", action="store_true", help="print one JSON object")
 
+    dlq = commands.add_parser("dlq", help="list or replay the dead-letter queue")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("ids", nargs="*", metavar="IMAGE_ID", help="replay only these images")
+    dlq.add_argument("--json", action="store_true", help="print JSON")
+
     upload = commands.add_parser("upload", help="upload files or folders to a running server")
     upload.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     upload.add_argument("--wait", action="store_true", help="show progress until each is done")
@@ -72,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"applied migrations: {applied or 'none (up to date)'}")
     elif args.command == "up":
         sys.exit(_up(settings, host=args.host, port=args.port))
+    elif args.command == "dlq":
+        from cli.dlq import run_dlq
+
+        sys.exit(run_dlq(settings, args.action, args.ids, as_json=args.json))
     elif args.command == "stats":
         from cli.stats import print_stats
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
+from infra.broker.messages import ImageJob
+
 
 class Fit(enum.StrEnum):
     CONTAIN = "CONTAIN"
@@ -138,8 +140,21 @@ def rendition_key(original_key: str, spec: RenditionSpec) -> str:
 
 
 def rendition_prefix(original_key: str) -> str:
-    stem = original_key.rsplit("/", 1)[-1].split(".", 1)[0]
-    return f"renditions/{stem}/"
+    return f"renditions/{_stem(original_key)}/"
+
+
+def thumbnail_key_for(original_key: str) -> str:
+    """``thumbnails/<uuid>_thumb.jpg``: the original design's ``thumbnail_path``."""
+    return f"thumbnails/{_stem(original_key)}_thumb.jpg"
+
+
+def job_for(image_id: int, original_key: str) -> ImageJob:
+    """The job that (re)processes an image stored under ``original_key``."""
+    return ImageJob(image_id, original_key, thumbnail_key_for(original_key))
+
+
+def _stem(original_key: str) -> str:
+    return original_key.rsplit("/", 1)[-1].split(".", 1)[0]
 
 
 def _describe(exc: ValidationError) -> str:

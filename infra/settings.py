@@ -33,6 +33,18 @@ class Settings(BaseSettings):
     worker_concurrency: int = Field(default=2, gt=0)
     job_timeout_s: float = Field(default=60.0, gt=0)
 
+    max_attempts: int = Field(default=5, ge=1)
+    """Attempts a job gets against transient failures before it is dead-lettered."""
+    retry_base_delay_s: float = Field(default=1.0, gt=0)
+    retry_max_delay_s: float = Field(default=60.0, gt=0)
+    stuck_after_s: float = Field(default=300.0, gt=0)
+    """An image in processing this long lost its worker: the sweeper queues it again."""
+    stuck_sweep_interval_s: float = Field(default=30.0, gt=0)
+    outbox_poll_interval_s: float = Field(default=1.0, gt=0)
+    """How often the relay looks for unpublished jobs when nothing wakes it."""
+    fault_crash_after_commit: bool = False
+    """Test-only fault injection: the worker exits right after recording a result, unacked."""
+
     thumbnail_max_px: int = Field(default=256, gt=0)
     thumbnail_quality: int = Field(default=85, ge=1, le=95)
     renditions: tuple[RenditionSpec, ...] = DEFAULT_PRESETS

@@ -19,7 +19,9 @@ from infra.storage import Storage, open_storage
 from server.events.hub import EventHub
 from server.events.listener import EventListener
 from server.job_publisher import JobPublisher
+from server.outbox_relay import OutboxRelay
 from server.service import ImageService
+from server.stuck_sweeper import StuckSweeper
 
 
 @dataclass(frozen=True)
@@ -53,11 +55,26 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         listener.start()
         stack.push_async_callback(listener.stop)
+        relay = OutboxRelay(
+            pool=pool,
+            publisher=JobPublisher(channel),
+            events=await EventPublisher.declare(channel),
+            idle_poll_s=settings.outbox_poll_interval_s,
+        )
+        relay.start()
+        stack.push_async_callback(relay.stop)
+        sweeper = StuckSweeper(
+            pool=pool,
+            relay=relay,
+            stuck_after_s=settings.stuck_after_s,
+            interval_s=settings.stuck_sweep_interval_s,
+        )
+        sweeper.start()
+        stack.push_async_callback(sweeper.stop)
         service = ImageService(
             pool=pool,
             storage=storage,
-            publisher=JobPublisher(channel),
-            events=await EventPublisher.declare(channel),
+            relay=relay,
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
             max_files_per_request=settings.max_files_per_request,

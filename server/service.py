@@ -15,15 +15,19 @@ from typing import BinaryIO
 import asyncpg
 from PIL import Image, UnidentifiedImageError
 
-from infra.broker.events import EventPublisher
-from infra.broker.messages import ImageEvent, ImageJob
-from infra.db import images
+from infra.db import images, outbox
 from infra.db.images import ImageRecord, ImageStatus
 from infra.image_formats import ACCEPTED_FORMATS
 from infra.metrics import UPLOADS
-from infra.renditions import RenditionSpec, rendition_prefix, renditions_to_json
+from infra.renditions import (
+    RenditionSpec,
+    job_for,
+    rendition_prefix,
+    renditions_to_json,
+    thumbnail_key_for,
+)
 from infra.storage import Storage, UploadTooLarge
-from server.job_publisher import JobPublisher
+from server.outbox_relay import OutboxRelay
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +71,7 @@ class ImageService:
         *,
         pool: asyncpg.Pool,
         storage: Storage,
-        publisher: JobPublisher,
-        events: EventPublisher,
+        relay: OutboxRelay,
         max_upload_bytes: int,
         max_image_pixels: int,
         max_files_per_request: int,
@@ -76,8 +79,7 @@ class ImageService:
         self.max_files_per_request = max_files_per_request
         self._pool = pool
         self._storage = storage
-        self._publisher = publisher
-        self._events = events
+        self._relay = relay
         self._max_upload_bytes = max_upload_bytes
         self._max_image_pixels = max_image_pixels
 
@@ -105,7 +107,7 @@ class ImageService:
             raise
         except ServiceUnavailable:
             UPLOADS.labels("unavailable").inc()
-            log.warning("upload failed: job queue unavailable", extra={"client_filename": filename})
+            log.warning("upload failed: database unavailable", extra={"client_filename": filename})
             raise
         UPLOADS.labels("accepted").inc()
         log.info("upload accepted", extra={"image_id": record.id, "client_filename": filename})
@@ -116,27 +118,37 @@ class ImageService:
     ) -> ImageRecord:
         stored = await asyncio.to_thread(self._store_original, filename, source)
         try:
-            record = await images.insert_pending(
-                self._pool,
-                filename=filename,
-                original_path=stored.key,
-                file_size=stored.size_bytes,
-                content_type=stored.content_type,
-                requested_renditions=None if renditions is None else renditions_to_json(renditions),
-            )
-        except BaseException:
+            # The row and its job commit together: once the client has an id, the job
+            # exists, whatever happens to the broker or to this process next.
+            async with self._pool.acquire() as connection, connection.transaction():
+                record = await images.insert_pending(
+                    connection,
+                    filename=filename,
+                    original_path=stored.key,
+                    file_size=stored.size_bytes,
+                    content_type=stored.content_type,
+                    requested_renditions=(
+                        None if renditions is None else renditions_to_json(renditions)
+                    ),
+                )
+                await outbox.enqueue(connection, job_for(record.id, stored.key))
+        except BaseException as exc:
             await asyncio.to_thread(self._storage.delete, stored.key)
+            if isinstance(exc, (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+                raise ServiceUnavailable("the database is unavailable; try again") from exc
             raise
-        job = ImageJob(record.id, stored.key, thumbnail_key_for(stored.key))
-        try:
-            # PENDING first: once the job is out, a worker's PROCESSING may follow at once.
-            await self._events.publish(ImageEvent(record.id, "pending", 0.0, "queued"))
-            await self._publisher.publish(job)
-        except Exception as exc:
-            # Without its job the row would sit in pending forever: undo both.
-            await images.delete(self._pool, record.id)
-            await asyncio.to_thread(self._storage.delete, stored.key)
-            raise ServiceUnavailable("the job queue is unavailable; try again") from exc
+        self._relay.kick()
+        return record
+
+    async def retry(self, image_id: int) -> ImageRecord | None:
+        """Requeue a FAILED image with a fresh attempt count; None unless it was FAILED."""
+        async with self._pool.acquire() as connection, connection.transaction():
+            record = await images.requeue_failed(connection, image_id)
+            if record is not None:
+                await outbox.enqueue(connection, job_for(record.id, record.original_path))
+        if record is not None:
+            self._relay.kick()
+            log.info("image requeued by a client", extra={"image_id": image_id})
         return record
 
     def _store_original(self, filename: str, source: BinaryIO) -> _StoredOriginal:
@@ -212,8 +224,3 @@ class ImageService:
             await asyncio.to_thread(self._storage.delete, key)
         log.info("image deleted", extra={"image_id": image_id})
         return True
-
-
-def thumbnail_key_for(original_key: str) -> str:
-    stem = original_key.rsplit("/", 1)[-1].split(".", 1)[0]
-    return f"thumbnails/{stem}_thumb.jpg"

@@ -1,8 +1,13 @@
-"""Restarting the real services, with the same script CI uses to start them."""
+"""Stopping and restarting the real services, with the same script CI uses to start them.
+
+Every helper leaves the service running when it returns, whatever happened inside.
+"""
 
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from tests.processes import REPO_ROOT
 
@@ -11,9 +16,29 @@ def services(action: str) -> None:
     subprocess.run(["bash", str(REPO_ROOT / ".ci/services.sh"), action], check=True, timeout=180)
 
 
-def restart_rabbitmq() -> None:
+@contextmanager
+def rabbitmq_stopped() -> Iterator[None]:
     try:
         services("stop-rabbitmq")
+        yield
     finally:
-        # Always leave the broker running for whatever runs next.
         services("start-rabbitmq")
+
+
+@contextmanager
+def postgres_stopped() -> Iterator[None]:
+    try:
+        services("stop-postgres")
+        yield
+    finally:
+        services("start-postgres")
+
+
+def restart_rabbitmq() -> None:
+    with rabbitmq_stopped():
+        pass
+
+
+def restart_postgres() -> None:
+    with postgres_stopped():
+        pass

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
 from collections.abc import Callable
 from concurrent.futures import Executor
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 
@@ -15,8 +16,8 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from infra.broker.messages import DecodeError, ImageJob
 from infra.db import images
-from infra.db.images import ImageRecord
-from infra.metrics import JOBS_FAILED, JOBS_PROCESSED, PROCESSING_SECONDS
+from infra.db.images import ImageRecord, ImageStatus
+from infra.metrics import JOBS_FAILED, JOBS_PROCESSED, JOBS_RETRIED, PROCESSING_SECONDS
 from infra.renditions import (
     THUMB,
     InvalidRenditions,
@@ -26,10 +27,17 @@ from infra.renditions import (
 )
 from infra.storage import Storage
 from worker.errors import PermanentImageError, TimeLimitExceeded
-from worker.processing import Limits, ProcessResult, Target, process_image
+from worker.processing import Limits, ProcessResult, Target, pool_ready, process_image
 from worker.progress import ProgressReporter, stage_callback
+from worker.requeue import JobRequeuer, attempts_made
+from worker.retries import RetryPolicy, is_transient, transient_reason
 
 log = logging.getLogger(__name__)
+
+# Recording a retry or a give-up in the row is best effort while the database is away;
+# the message (with its attempt header) carries the state until it is back.
+_HAND_BACK_DELAY_S = 1.0
+_DATABASE_DOWN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 # Past the time limit the pool process interrupts the job itself (SIGALRM); this much
 # longer we wait before deciding it is stuck in C code and replacing the pool.
@@ -65,7 +73,15 @@ class JobConsumer:
         renditions: RenditionPolicy,
         limits: Limits,
         progress: ProgressReporter,
+        requeuer: JobRequeuer,
+        retry_policy: RetryPolicy,
+        stale_after_s: float,
+        crash_after_commit: bool = False,
     ) -> None:
+        self._requeuer = requeuer
+        self._retry_policy = retry_policy
+        self._stale_after_s = stale_after_s
+        self._crash_after_commit = crash_after_commit
         self._progress = progress
         self._pool = pool
         self._storage = storage
@@ -81,6 +97,15 @@ class JobConsumer:
         self._in_flight.add(task)
         try:
             outcome = await self.handle(message)
+        except Exception:
+            # Nothing could be recorded (broker or database gone mid-way). Hand the
+            # delivery back after a pause; if the channel is gone too, the broker
+            # redelivers it when the connection is restored.
+            log.exception("job handed back for redelivery")
+            await asyncio.sleep(_HAND_BACK_DELAY_S)
+            with contextlib.suppress(Exception):
+                await message.nack(requeue=True)
+            return
         finally:
             self._in_flight.discard(task)
         JOBS_PROCESSED.labels(outcome.status).inc()
@@ -96,6 +121,20 @@ class JobConsumer:
             },
         )
 
+    async def declare_queues(self) -> None:
+        await self._requeuer.declare()
+
+    async def warm_up(self, processes: int) -> None:
+        """Start every pool process before the first job (spawning one imports Pillow).
+
+        A worker that takes jobs before its pool is up holds them longer for nothing, and
+        if it is killed in that window, those jobs pay an attempt for it.
+        """
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(
+            *(loop.run_in_executor(self._executor, pool_ready) for _ in range(processes))
+        )
+
     async def drain(self, timeout_s: float) -> None:
         """Wait for jobs in flight; what is still running after ``timeout_s`` is redelivered."""
         if self._in_flight:
@@ -108,16 +147,59 @@ class JobConsumer:
         try:
             job = ImageJob.decode(message.body)
         except DecodeError as exc:
-            # Requeueing a body we cannot read would loop forever.
-            await message.reject(requeue=False)
-            return JobOutcome(None, "rejected", str(exc))
-
-        record = await images.claim_for_processing(self._pool, job.image_id)
+            # Requeueing a body we cannot read would loop forever: park it for a person.
+            await self._requeuer.dead_letter(message, reason=f"undecodable job: {exc}")
+            await message.ack()
+            return JobOutcome(None, "dead_lettered", str(exc), reason="undecodable")
+        try:
+            record = await images.claim_for_processing(
+                self._pool,
+                job.image_id,
+                take_over=bool(message.redelivered),
+                stale_after_s=self._stale_after_s,
+            )
+        except Exception as exc:
+            if not is_transient(exc):
+                return await self._crashed(message, job, exc)
+            # The database is away: the attempt count lives in the message until it is back.
+            return await self._retry(message, job, exc, attempts_made(message) + 1)
         if record is None:
-            # Deleted, or already final: a duplicate delivery costs nothing.
+            current = await images.get(self._pool, job.image_id)
+            if current is not None and current.status is ImageStatus.PROCESSING:
+                # Another copy of this job is in progress (a publish repeated after a lost
+                # confirm). Look again once that holder must have finished or died,
+                # rather than trusting it blindly or working twice at once.
+                await self._requeuer.retry_later(
+                    message, attempts=attempts_made(message), delay_s=self._stale_after_s
+                )
+                await message.ack()
+                return JobOutcome(job.image_id, "deferred", "another delivery holds the image")
+            # Deleted or final: a duplicate costs nothing.
             await message.ack()
             return JobOutcome(job.image_id, "skipped", "image is gone or already final")
+        attempts = max(record.attempts, attempts_made(message) + 1)
+        if self._retry_policy.exhausted(attempts - 1):
+            # Each crash of a worker holding this job redelivered it: stop the loop here.
+            error = f"gave up after {attempts - 1} attempts: the worker stopped mid-job"
+            return await self._give_up(message, job, error, attempts - 1)
+        try:
+            return await self._process(message, job, record)
+        except Exception as exc:
+            if not is_transient(exc):
+                return await self._crashed(message, job, exc)
+            return await self._retry(message, job, exc, attempts)
 
+    async def _crashed(
+        self, message: AbstractIncomingMessage, job: ImageJob, exc: BaseException
+    ) -> JobOutcome:
+        # A bug, not bad luck: retrying would fail the same way, and requeueing would loop.
+        log.error("job crashed", exc_info=exc, extra={"image_id": job.image_id})
+        error = f"internal error while processing: {type(exc).__name__}"
+        return await self._fail(message, job.image_id, error, reason="internal")
+
+    async def _process(
+        self, message: AbstractIncomingMessage, job: ImageJob, record: ImageRecord
+    ) -> JobOutcome:
         self._progress.started(job.image_id)
         try:
             targets = self._targets(job, record)
@@ -126,17 +208,6 @@ class JobConsumer:
             return await self._fail(message, job.image_id, str(exc), reason="timeout")
         except PermanentImageError as exc:
             return await self._fail(message, job.image_id, str(exc), reason="unusable_image")
-        except BrokenProcessPool:
-            # Another job's stuck process took the pool down with this one: not this
-            # image's fault, so let RabbitMQ deliver it again.
-            await message.nack(requeue=True)
-            return JobOutcome(job.image_id, "requeued", "the process pool was replaced")
-        except Exception as exc:
-            # Unknown failures must not leave the image in processing or loop the job
-            # forever; record them and move on.
-            log.exception("job crashed", extra={"image_id": job.image_id})
-            error = f"internal error while processing: {type(exc).__name__}"
-            return await self._fail(message, job.image_id, error, reason="internal")
 
         for rendition in result.renditions:
             PROCESSING_SECONDS.labels(rendition=rendition.name).observe(rendition.elapsed_s)
@@ -158,15 +229,51 @@ class JobConsumer:
             ),
         )
         if completed is None:
-            # The image was deleted while we worked: the renditions belong to nobody.
-            for rendition in result.renditions:
-                await asyncio.to_thread(self._storage.delete, rendition.key)
+            if await images.get(self._pool, job.image_id) is None:
+                # Deleted while we worked: the renditions belong to nobody.
+                for rendition in result.renditions:
+                    await asyncio.to_thread(self._storage.delete, rendition.key)
+            # Otherwise another delivery finished first, writing the same keys.
             await message.ack()
-            return JobOutcome(job.image_id, "skipped", "image deleted during processing")
+            return JobOutcome(job.image_id, "skipped", "image deleted or finished elsewhere")
+        if self._crash_after_commit:
+            os._exit(70)  # fault injection for tests: the row is written, the ack is not
         self._progress.completed(job.image_id)
         # Ack only after the row says completed: a crash before this line redelivers.
         await message.ack()
         return JobOutcome(job.image_id, "completed", f"{thumb.width}x{thumb.height}")
+
+    async def _retry(
+        self, message: AbstractIncomingMessage, job: ImageJob, exc: BaseException, attempts: int
+    ) -> JobOutcome:
+        error = f"{type(exc).__name__}: {exc}"
+        if self._retry_policy.exhausted(attempts):
+            return await self._give_up(
+                message, job, f"gave up after {attempts} attempts: {error}", attempts
+            )
+        delay_s = self._retry_policy.backoff_s(attempts)
+        JOBS_RETRIED.labels(transient_reason(exc)).inc()
+        log.warning(
+            "job will be retried",
+            extra={"image_id": job.image_id, "attempt": attempts, "delay_s": round(delay_s, 2)},
+        )
+        with contextlib.suppress(*_DATABASE_DOWN):
+            await images.mark_retrying(
+                self._pool, job.image_id, error=f"attempt {attempts} failed: {error}"
+            )
+        await self._requeuer.retry_later(message, attempts=attempts, delay_s=delay_s)
+        await message.ack()
+        return JobOutcome(job.image_id, "retrying", error)
+
+    async def _give_up(
+        self, message: AbstractIncomingMessage, job: ImageJob, error: str, attempts: int
+    ) -> JobOutcome:
+        with contextlib.suppress(*_DATABASE_DOWN):
+            await images.mark_failed(self._pool, job.image_id, error=error)
+        self._progress.failed(job.image_id, error)
+        await self._requeuer.dead_letter(message, reason=error, attempts=attempts)
+        await message.ack()
+        return JobOutcome(job.image_id, "failed", error, reason="exhausted")
 
     def _targets(self, job: ImageJob, record: ImageRecord) -> list[Target]:
         """The thumb at the job's key, then the upload's own renditions or the presets."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import multiprocessing
+import os
 import signal
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -15,12 +17,16 @@ from infra.db.pool import create_pool
 from infra.renditions import thumb_spec
 from infra.settings import Settings
 from infra.storage import open_storage
-from worker.consumer import JobConsumer, RenditionPolicy
+from worker.consumer import HARD_DEADLINE_GRACE_S, JobConsumer, RenditionPolicy
 from worker.metrics_server import MetricsServer, start_metrics_server
 from worker.processing import Limits
 from worker.progress import ProgressReporter, init_pool_process
+from worker.requeue import JobRequeuer
+from worker.retries import RetryPolicy
 
 log = logging.getLogger(__name__)
+
+_CLAIM_MARGIN_S = 10.0
 
 
 async def run_worker(settings: Settings, *, concurrency: int | None = None) -> None:
@@ -32,8 +38,13 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
 
     pool = await create_pool(settings)
     connection = await connect(settings, client_name="imagequeue-worker")
+    # Pool processes must not be forked from this process: they would inherit its broker
+    # and database sockets, and a killed worker's connection would stay open in its
+    # orphans, holding its unacked jobs hostage. Spawned processes start clean.
+    mp_context = multiprocessing.get_context("spawn")
     events_channel = await connection.channel(publisher_confirms=True)
-    progress = ProgressReporter(await EventPublisher.declare(events_channel))
+    progress = ProgressReporter(await EventPublisher.declare(events_channel), mp_context)
+    requeue_channel = await connection.channel(publisher_confirms=True)
     consumer = JobConsumer(
         pool=pool,
         storage=open_storage(settings.storage_dir),
@@ -41,8 +52,9 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         make_executor=partial(
             ProcessPoolExecutor,
             max_workers=concurrency,
+            mp_context=mp_context,
             initializer=init_pool_process,
-            initargs=(progress.pool_queue,),
+            initargs=(progress.pool_queue, os.getpid()),
         ),
         renditions=RenditionPolicy(
             thumb=thumb_spec(settings.thumbnail_max_px, settings.thumbnail_quality),
@@ -54,6 +66,16 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
             expose_gps_coordinates=settings.expose_gps_coordinates,
         ),
         progress=progress,
+        requeuer=JobRequeuer(requeue_channel),
+        retry_policy=RetryPolicy(
+            max_attempts=settings.max_attempts,
+            base_delay_s=settings.retry_base_delay_s,
+            max_delay_s=settings.retry_max_delay_s,
+        ),
+        # No job runs longer than its time limit plus the hard-deadline grace, so a claim
+        # older than that belongs to a worker that is gone.
+        stale_after_s=settings.job_timeout_s + HARD_DEADLINE_GRACE_S + _CLAIM_MARGIN_S,
+        crash_after_commit=settings.fault_crash_after_commit,
     )
     metrics_server: MetricsServer | None = None
     try:
@@ -63,6 +85,8 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         # while another worker could have taken them.
         await channel.set_qos(prefetch_count=concurrency)
         queue = await declare_job_queue(channel)
+        await consumer.declare_queues()
+        await consumer.warm_up(concurrency)
         consumer_tag = await queue.consume(consumer.on_message)
         log.info("worker consuming", extra={"queue": queue.name, "concurrency": concurrency})
         print(f"imagequeue worker consuming {queue.name!r} (concurrency {concurrency})", flush=True)

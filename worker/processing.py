@@ -95,6 +95,11 @@ class ProcessResult:
     renditions: list[RenditionResult] = field(default_factory=list)
 
 
+def pool_ready() -> bool:
+    """A no-op run in each pool process at start-up, so it is spawned and imported early."""
+    return True
+
+
 def process_image(
     storage: Storage,
     original_key: str,

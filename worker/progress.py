@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
+import os
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable
 from functools import partial
+from multiprocessing.context import BaseContext
 from multiprocessing.queues import Queue
 from typing import Any
 
@@ -29,12 +31,24 @@ StageCallback = Callable[[str, float], None]
 _child_queue: Queue[tuple[int, str, float]] | None = None
 _FINISHED_MEMORY = 10_000
 _STOP = (0, "", 0.0)
+_ORPHAN_CHECK_INTERVAL_S = 0.5
 
 
-def init_pool_process(queue: Queue[tuple[int, str, float]]) -> None:
-    """ProcessPoolExecutor initializer: remember where to send stage reports."""
+def init_pool_process(queue: Queue[tuple[int, str, float]], worker_pid: int) -> None:
+    """ProcessPoolExecutor initializer: where to send stage reports, and when to give up.
+
+    A worker killed with SIGKILL cannot stop its pool; without the watchdog its pool
+    processes would live on as orphans.
+    """
     global _child_queue
     _child_queue = queue
+    threading.Thread(target=_exit_when_orphaned, args=(worker_pid,), daemon=True).start()
+
+
+def _exit_when_orphaned(worker_pid: int) -> None:
+    while os.getppid() == worker_pid:
+        time.sleep(_ORPHAN_CHECK_INTERVAL_S)
+    os._exit(0)
 
 
 def _report_from_child(image_id: int, stage: str, progress: float) -> None:
@@ -48,11 +62,11 @@ def stage_callback(image_id: int) -> StageCallback:
 
 
 class ProgressReporter:
-    def __init__(self, publisher: EventPublisher) -> None:
+    def __init__(self, publisher: EventPublisher, mp_context: BaseContext) -> None:
         self._publisher = publisher
         self._outbox: asyncio.Queue[ImageEvent | None] = asyncio.Queue()
         self._finished: OrderedDict[int, None] = OrderedDict()
-        self.pool_queue: Queue[tuple[int, str, float]] = multiprocessing.get_context().Queue()
+        self.pool_queue: Queue[tuple[int, str, float]] = mp_context.Queue()
         self._loop = asyncio.get_running_loop()
         self._sender = asyncio.create_task(self._send_in_order(), name="progress-sender")
         self._reader = threading.Thread(target=self._read_pool_reports, daemon=True)

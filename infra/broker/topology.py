@@ -5,11 +5,26 @@ No other module spells a queue or exchange name; they import it from here.
 
 from __future__ import annotations
 
+from typing import Any
+
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 JOB_QUEUE = "image_processing"
 """The original design's queue name: producers written against it keep working."""
+
+DEAD_LETTER_QUEUE = f"{JOB_QUEUE}.dlq"
+"""Jobs that exhausted their retries or cannot be decoded; inspected and replayed by a person."""
+
+
+def retry_queue_name(attempt: int) -> str:
+    """Where a job waits before attempt ``attempt + 1``: one queue per attempt number.
+
+    Messages expire only at the head of a queue, so a short delay must never sit behind a
+    long one; within one attempt number the delays differ only by their jitter.
+    """
+    return f"{JOB_QUEUE}.retry.{attempt}"
+
 
 EVENTS_EXCHANGE = "image_events"
 """Durable topic exchange for progress events; routing key ``image.<status>``."""
@@ -25,6 +40,22 @@ def event_routing_key(status: str) -> str:
 async def declare_job_queue(channel: AbstractChannel) -> AbstractQueue:
     """Declare the durable job queue (idempotent; same arguments on every declare)."""
     return await channel.declare_queue(JOB_QUEUE, durable=True)
+
+
+async def declare_dead_letter_queue(channel: AbstractChannel) -> AbstractQueue:
+    return await channel.declare_queue(DEAD_LETTER_QUEUE, durable=True)
+
+
+async def declare_retry_queue(channel: AbstractChannel, attempt: int) -> AbstractQueue:
+    # Expired messages dead-letter straight back onto the job queue. The job queue
+    # itself keeps the original design's plain declaration (no arguments), so producers
+    # written against it can still declare it; the worker moves poison jobs to the
+    # dead-letter queue itself instead of relying on a dead-letter exchange.
+    return await channel.declare_queue(
+        retry_queue_name(attempt),
+        durable=True,
+        arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": JOB_QUEUE},
+    )
 
 
 async def declare_events_exchange(channel: AbstractChannel) -> AbstractExchange:
@@ -45,18 +76,26 @@ async def declare_event_listener_queue(channel: AbstractChannel) -> AbstractQueu
     return queue
 
 
-async def job_queue_state(channel: AbstractChannel) -> tuple[int, int]:
+async def job_queue_state(channel: AbstractChannel, queue_name: str = JOB_QUEUE) -> tuple[int, int]:
     """(messages waiting, consumers attached) from a passive declare, which creates nothing."""
-    queue = await channel.declare_queue(JOB_QUEUE, passive=True)
+    queue = await channel.declare_queue(queue_name, passive=True)
     result = queue.declaration_result
     return result.message_count or 0, result.consumer_count or 0
 
 
-def persistent_json(body: bytes, *, message_id: str | None = None) -> aio_pika.Message:
+def persistent_json(
+    body: bytes,
+    *,
+    message_id: str | None = None,
+    headers: dict[str, Any] | None = None,
+    expiration_s: float | None = None,
+) -> aio_pika.Message:
     """A message that survives a broker restart once confirmed."""
     return aio_pika.Message(
         body,
         content_type="application/json",
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         message_id=message_id,
+        headers=headers,
+        expiration=expiration_s,
     )

@@ -9,8 +9,9 @@ from datetime import datetime
 from typing import Any
 
 import asyncpg
+from asyncpg.pool import PoolConnectionProxy
 
-Executor = asyncpg.Pool | asyncpg.Connection
+Executor = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
 
 class ImageStatus(enum.StrEnum):
@@ -157,22 +158,80 @@ async def changed_since(db: Executor, since: datetime, *, limit: int) -> list[Im
     return [ImageRecord.from_row(row) for row in rows]
 
 
-async def claim_for_processing(db: Executor, image_id: int) -> ImageRecord | None:
-    """Move a pending (or abandoned processing) image to processing and count the attempt.
+async def claim_for_processing(
+    db: Executor, image_id: int, *, take_over: bool, stale_after_s: float
+) -> ImageRecord | None:
+    """Move a pending image to processing and count the attempt.
 
-    Returns None when the image is gone or already final, so the job can be acked
-    without work.
+    An image already in processing is taken over only when ``take_over`` (the broker
+    redelivered the job: its last holder is gone) or when its claim is older than
+    ``stale_after_s``; a second copy of a job in flight is not processed twice.
+    Returns None when the image is gone, final or held elsewhere: ack without work.
     """
     row = await db.fetchrow(
         f"""
         UPDATE images
-        SET status = 'processing', started_at = now(), attempts = attempts + 1, error = NULL
-        WHERE id = $1 AND status IN ('pending', 'processing')
+        SET status = 'processing', started_at = now(), attempts = attempts + 1
+        WHERE id = $1 AND (
+            status = 'pending'
+            OR (status = 'processing'
+                AND ($2 OR started_at < now() - make_interval(secs => $3)))
+        )
+        RETURNING {_COLUMNS}
+        """,
+        image_id,
+        take_over,
+        stale_after_s,
+    )
+    return ImageRecord.from_row(row) if row else None
+
+
+async def mark_retrying(db: Executor, image_id: int, *, error: str) -> ImageRecord | None:
+    """Back to pending after a transient failure; ``error`` and ``attempts`` stay visible."""
+    row = await db.fetchrow(
+        f"""
+        UPDATE images SET status = 'pending', error = $2
+        WHERE id = $1 AND status = 'processing'
+        RETURNING {_COLUMNS}
+        """,
+        image_id,
+        error,
+    )
+    return ImageRecord.from_row(row) if row else None
+
+
+async def requeue_failed(db: Executor, image_id: int) -> ImageRecord | None:
+    """A FAILED image back to pending with a fresh attempt count; None unless it was FAILED."""
+    row = await db.fetchrow(
+        f"""
+        UPDATE images
+        SET status = 'pending', attempts = 0, error = NULL, started_at = NULL,
+            processed_at = NULL
+        WHERE id = $1 AND status = 'failed'
         RETURNING {_COLUMNS}
         """,
         image_id,
     )
     return ImageRecord.from_row(row) if row else None
+
+
+async def release_stuck(db: Executor, *, stuck_after_s: float, limit: int) -> list[ImageRecord]:
+    """Images whose worker vanished mid-job (processing for too long), back to pending."""
+    rows = await db.fetch(
+        f"""
+        UPDATE images SET status = 'pending', error = 'worker lost; requeued'
+        WHERE id IN (
+            SELECT id FROM images
+            WHERE status = 'processing' AND started_at < now() - make_interval(secs => $1)
+            ORDER BY id LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING {_COLUMNS}
+        """,
+        stuck_after_s,
+        limit,
+    )
+    return [ImageRecord.from_row(row) for row in rows]
 
 
 async def mark_completed(db: Executor, image_id: int, processed: Processed) -> ImageRecord | None:

@@ -16,6 +16,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from infra.broker.messages import DecodeError, ImageEvent
 from infra.broker.topology import declare_event_listener_queue
+from server.background import BackgroundLoop
 from server.events.hub import EventHub
 
 log = logging.getLogger(__name__)
@@ -26,24 +27,17 @@ _RETRY_MAX_S = 5.0
 _RESYNC_MARGIN = timedelta(seconds=5)
 
 
-class EventListener:
+class EventListener(BackgroundLoop):
+    name = "event-listener"
+
     def __init__(self, amqp_url: str, hub: EventHub, *, connect_timeout_s: float) -> None:
         self._amqp_url = amqp_url
         self._connect_timeout_s = connect_timeout_s
         self._hub = hub
-        self._task: asyncio.Task[None] | None = None
         self._lost_at: datetime | None = None
         self.connected = asyncio.Event()
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run_forever(), name="event-listener")
-
-    async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _run_forever(self) -> None:
+    async def run(self) -> None:
         delay_s = _RETRY_MIN_S
         while True:
             try:

@@ -68,3 +68,21 @@ class Mutation:
         if image_id is None:
             return False
         return await info.context.service.delete(image_id)
+
+    @strawberry.mutation(
+        description=(
+            "Queue a FAILED image again with a fresh attempt count; returns it, PENDING. "
+            "An error when the image is unknown or not FAILED."
+        )
+    )
+    async def retry_image(self, info: Info[Context, None], id: strawberry.ID) -> Image:
+        image_id = parse_image_id(id)
+        record = await info.context.service.retry(image_id) if image_id else None
+        if record is None:
+            current = await info.context.service.get(image_id) if image_id else None
+            if current is None:
+                raise UserFacingError(f"no image with id {id}")
+            raise UserFacingError(
+                f"image {id} is {current.status.name}; only FAILED images can be retried"
+            )
+        return Image.from_row(record)

@@ -112,6 +112,20 @@ async def delete_image(request: Request) -> Response:
     return JSONResponse({"id": image_id, "deleted": True})
 
 
+async def retry_image(request: Request) -> Response:
+    found = await _find(request)
+    if isinstance(found, JSONResponse):
+        return found
+    record = await resources_of(request.app).service.retry(found.id)
+    if record is None:
+        return _error(
+            409,
+            f"image {found.id} is {found.status.value}; only failed images can be retried",
+            status=found.status.value,
+        )
+    return JSONResponse(image_json(record))
+
+
 async def get_thumbnail(request: Request) -> Response:
     found = await _find(request)
     if isinstance(found, JSONResponse):
@@ -166,6 +180,7 @@ routes = [
     Route("/api/images/{image_id}", get_image, methods=["GET"]),
     Route("/api/images/{image_id}", delete_image, methods=["DELETE"]),
     Route("/api/images/{image_id}/original", get_original, methods=["GET"]),
+    Route("/api/images/{image_id}/retry", retry_image, methods=["POST"]),
     Route("/api/images/{image_id}/renditions/{name}", get_rendition, methods=["GET"]),
     Route("/api/thumbnails/{image_id}", get_thumbnail, methods=["GET"]),
 ]

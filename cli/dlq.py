@@ -1,0 +1,128 @@
+"""``imagequeue dlq list|replay``: look at the dead-letter queue and send jobs back.
+
+Listing takes messages off the queue and puts them back (``nack`` with requeue), so it
+is safe to run at any time; their order may change. Replaying a job resets its FAILED
+image to pending with a fresh attempt count and writes the job to the outbox, in one
+transaction, then acks the dead letter: the server's relay publishes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import AbstractIncomingMessage
+
+from infra.broker.messages import DecodeError, ImageJob
+from infra.broker.topology import declare_dead_letter_queue
+from infra.db import images, outbox
+from infra.settings import Settings
+from worker.requeue import DEAD_LETTER_REASON_HEADER, DEAD_LETTERED_AT_HEADER, attempts_made
+
+_MAX_MESSAGES = 10_000
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    image_id: int | None
+    reason: str
+    attempts: int
+    dead_lettered_at: str
+    body_preview: str
+
+
+def _describe(message: AbstractIncomingMessage) -> DeadLetter:
+    headers = message.headers or {}
+    try:
+        image_id: int | None = ImageJob.decode(message.body).image_id
+    except DecodeError:
+        image_id = None
+    return DeadLetter(
+        image_id=image_id,
+        reason=str(headers.get(DEAD_LETTER_REASON_HEADER, "unknown")),
+        attempts=attempts_made(message),
+        dead_lettered_at=str(headers.get(DEAD_LETTERED_AT_HEADER, "")),
+        body_preview=message.body[:120].decode("utf-8", "replace"),
+    )
+
+
+async def _take_all(channel: aio_pika.abc.AbstractChannel) -> list[AbstractIncomingMessage]:
+    queue = await declare_dead_letter_queue(channel)
+    taken: list[AbstractIncomingMessage] = []
+    while len(taken) < _MAX_MESSAGES:
+        message = await queue.get(no_ack=False, fail=False)
+        if message is None:
+            break
+        taken.append(message)
+    return taken
+
+
+async def list_dead_letters(settings: Settings) -> list[DeadLetter]:
+    connection = await aio_pika.connect(settings.amqp_url.get_secret_value())
+    async with connection:
+        channel = await connection.channel()
+        taken = await _take_all(channel)
+        letters = [_describe(message) for message in taken]
+        for message in taken:
+            await message.nack(requeue=True)
+    return letters
+
+
+async def replay(settings: Settings, image_ids: set[int] | None) -> dict[str, list[str]]:
+    """Replay the dead letters of ``image_ids`` (all when None); what happened to each."""
+    report: dict[str, list[str]] = {"replayed": [], "dropped": [], "kept": []}
+    pool = await asyncpg.create_pool(settings.database_url.get_secret_value(), min_size=1)
+    connection = await aio_pika.connect(settings.amqp_url.get_secret_value())
+    try:
+        async with connection:
+            channel = await connection.channel()
+            for message in await _take_all(channel):
+                letter = _describe(message)
+                if letter.image_id is None:
+                    report["kept"].append(f"undecodable body {letter.body_preview!r}")
+                    await message.nack(requeue=True)
+                    continue
+                if image_ids is not None and letter.image_id not in image_ids:
+                    await message.nack(requeue=True)
+                    continue
+                async with pool.acquire() as db, db.transaction():
+                    record = await images.requeue_failed(db, letter.image_id)
+                    if record is not None:
+                        job = ImageJob.decode(message.body)
+                        await outbox.enqueue(db, job)
+                if record is None:
+                    # Deleted, or already processed again: the letter has nothing to do.
+                    report["dropped"].append(f"image {letter.image_id}: not failed any more")
+                else:
+                    report["replayed"].append(f"image {letter.image_id}")
+                await message.ack()
+    finally:
+        await pool.close()
+    return report
+
+
+def run_dlq(settings: Settings, action: str, ids: list[str], *, as_json: bool) -> int:
+    if action == "list":
+        letters = asyncio.run(list_dead_letters(settings))
+        if as_json:
+            print(json.dumps([letter.__dict__ for letter in letters], indent=2))
+        elif not letters:
+            print("the dead-letter queue is empty")
+        for letter in [] if as_json else letters:
+            print(
+                f"image {letter.image_id or '?':>6}  attempts {letter.attempts}  "
+                f"{letter.dead_lettered_at}  {letter.reason}"
+            )
+        return 0
+    selected = {int(i) for i in ids} if ids else None
+    report = asyncio.run(replay(settings, selected))
+    if as_json:
+        print(json.dumps(report, indent=2))
+    else:
+        for outcome, entries in report.items():
+            for entry in entries:
+                print(f"{outcome}: {entry}")
+    return 0

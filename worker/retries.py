@@ -1,0 +1,64 @@
+"""The retry policy: which failures are worth another attempt, and how long to wait."""
+
+from __future__ import annotations
+
+import random
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+
+import asyncpg
+
+from infra.storage import InvalidKey, StorageError
+
+ATTEMPT_HEADER = "x-imagequeue-attempt"
+"""On a job message: attempts already made, so the count survives a database outage."""
+
+# A closed or unreachable database, a full or unmounted disk, a pool process that died:
+# the same job may well succeed a moment later. Everything else (PermanentImageError and
+# plain bugs) is decided at once.
+_TRANSIENT = (
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    ConnectionError,
+    TimeoutError,
+    OSError,
+    StorageError,
+    BrokenProcessPool,
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    return isinstance(exc, _TRANSIENT) and not isinstance(exc, InvalidKey)
+
+
+def transient_reason(exc: BaseException) -> str:
+    """A small fixed set, for the retry counter's label."""
+    if isinstance(exc, BrokenProcessPool):
+        return "worker_crash"
+    if isinstance(exc, StorageError):
+        return "storage"
+    if isinstance(exc, asyncpg.PostgresError | asyncpg.InterfaceError):
+        return "database"
+    return "connection"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    base_delay_s: float = 1.0
+    max_delay_s: float = 60.0
+
+    def backoff_s(self, attempt: int, *, rng: random.Random | None = None) -> float:
+        """Delay before attempt ``attempt + 1``: exponential, capped, with jitter.
+
+        Jitter takes the delay from the upper half of the window, so retries of a burst of
+        failures spread out while each still waits at least half its backoff.
+        """
+        window_s = min(self.max_delay_s, self.base_delay_s * 2.0 ** (attempt - 1))
+        fraction: float = (rng or random).random()
+        return window_s * (0.5 + 0.5 * fraction)
+
+    def exhausted(self, attempts: int) -> bool:
+        return attempts >= self.max_attempts
