@@ -114,3 +114,47 @@ def pixel_bomb_png(width: int = 10_000, height: int = 6_000) -> bytes:
     return (
         b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
     )
+
+
+def swapped_primaries_icc_profile() -> bytes:
+    """A minimal ICC v2 RGB profile whose red primary is sRGB's blue and vice versa.
+
+    Pixels tagged with it that read (255, 0, 0) are blue once converted to sRGB, so a test
+    can see at a glance whether the profile was honoured.
+    """
+    import struct
+
+    def s15f16(value: float) -> bytes:
+        return struct.pack(">i", round(value * 65536))
+
+    def xyz(x: float, y: float, z: float) -> bytes:
+        return b"XYZ " + b"\0" * 4 + s15f16(x) + s15f16(y) + s15f16(z)
+
+    gamma_curve = b"curv" + b"\0" * 4 + struct.pack(">I", 1) + struct.pack(">H", 0x0233) + b"\0\0"
+    description = b"desc" + b"\0" * 4 + struct.pack(">I", 8) + b"swapped\0" + b"\0" * 79
+    # sRGB's primaries adapted to D50, as the profile connection space expects.
+    red, green, blue = (0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141)
+    tags = [
+        (b"desc", description),
+        (b"wtpt", xyz(0.9642, 1.0, 0.8249)),
+        (b"rXYZ", xyz(*blue)),
+        (b"gXYZ", xyz(*green)),
+        (b"bXYZ", xyz(*red)),
+        (b"rTRC", gamma_curve),
+        (b"gTRC", gamma_curve),
+        (b"bTRC", gamma_curve),
+    ]
+    offset = 128 + 4 + 12 * len(tags)
+    table, data = b"", b""
+    for signature, body in tags:
+        body += b"\0" * (-len(body) % 4)
+        table += signature + struct.pack(">II", offset + len(data), len(body))
+        data += body
+    size = offset + len(data)
+    header = (
+        struct.pack(">I", size) + b"none" + struct.pack(">I", 0x02100000) + b"mntr"
+        + b"RGB " + b"XYZ " + b"\0" * 12 + b"acsp" + b"\0" * 24 + struct.pack(">I", 0)
+        + s15f16(0.9642) + s15f16(1.0) + s15f16(0.8249) + b"\0" * 48
+    )  # fmt: skip
+    assert len(header) == 128
+    return header + struct.pack(">I", len(tags)) + table + data

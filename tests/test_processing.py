@@ -30,6 +30,7 @@ from tests.images import (
     pixel_bomb_png,
     png_16bit,
     png_with_transparency,
+    swapped_primaries_icc_profile,
 )
 from worker.processing import (
     Limits,
@@ -287,3 +288,17 @@ def test_the_single_thumbnail_api_still_works(tmp_path: Path) -> None:
     result = make_thumbnail(storage, ORIGINAL_KEY, "thumbnails/t.jpg", ThumbnailSpec(256, 85))
     assert (result.width, result.height, result.source_width) == (256, 171, 1200)
     assert decode((tmp_path / "thumbnails/t.jpg").read_bytes()).size == (256, 171)
+
+
+def test_an_icc_profile_is_converted_to_srgb_and_not_carried_over(tmp_path: Path) -> None:
+    # Given a photo whose profile says its "red" channel holds sRGB blue
+    buffer = io.BytesIO()
+    Image.new("RGB", (600, 400), (255, 0, 0)).save(
+        buffer, "PNG", icc_profile=swapped_primaries_icc_profile()
+    )
+    _, outputs = _run(tmp_path, buffer.getvalue())
+    for name, image in outputs.items():
+        # Then every rendition shows the colour the profile meant, in sRGB, untagged
+        red, green, blue = _rgb(image, (20, 20))
+        assert blue > 220 and red < 40 and green < 40, (name, (red, green, blue))
+        assert "icc_profile" not in image.info, name
