@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 
 from tests.client import Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
@@ -37,8 +37,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 WEB_DIST = REPO_ROOT / "web" / "dist"
-DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 390, "height": 844}
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
 TIMEOUT_MS = 60_000
 
 

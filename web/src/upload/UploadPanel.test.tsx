@@ -54,14 +54,18 @@ function fakeServer(): ApolloLink {
   });
 }
 
+function renderPanel() {
+  const client = new ApolloClient({ link: fakeServer(), cache: new InMemoryCache() });
+  render(
+    <ApolloProvider client={client}>
+      <UploadPanel />
+    </ApolloProvider>,
+  );
+}
+
 describe("UploadPanel", () => {
   it("shows why a file was rejected and still finishes the others", async () => {
-    const client = new ApolloClient({ link: fakeServer(), cache: new InMemoryCache() });
-    render(
-      <ApolloProvider client={client}>
-        <UploadPanel />
-      </ApolloProvider>,
-    );
+    renderPanel();
 
     // A drop bypasses the picker's accept="image/*", so the server must be the judge.
     const user = userEvent.setup({ applyAccept: false });
@@ -81,12 +85,7 @@ describe("UploadPanel", () => {
   });
 
   it("opens the file picker from a focusable drop zone", async () => {
-    const client = new ApolloClient({ link: fakeServer(), cache: new InMemoryCache() });
-    render(
-      <ApolloProvider client={client}>
-        <UploadPanel />
-      </ApolloProvider>,
-    );
+    renderPanel();
     const input = screen.getByTestId("file-input") as HTMLInputElement;
     let opened = 0;
     input.addEventListener("click", () => opened++);
