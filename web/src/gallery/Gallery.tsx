@@ -25,6 +25,8 @@ export function Gallery({ canRetry }: { canRetry: boolean }) {
     const image = live.latest.get(id)?.image;
     if (image && !listed.has(id) && Number(id) > newest && (!status || image.status === status)) fresh.push(image);
   }
+  // Ids are assigned in upload order, so the highest is the newest.
+  fresh.sort((a, b) => Number(b.id) - Number(a.id));
   const images = [...fresh, ...edges.map((edge) => edge.node)];
 
   const loadMore = () => {

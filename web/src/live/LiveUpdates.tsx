@@ -7,7 +7,10 @@ import type { ImageUpdate } from "../graphql/types";
 export interface Live {
   /** Latest event per image id seen since the page loaded. */
   latest: ReadonlyMap<string, ImageUpdate>;
-  /** Ids first seen on the stream (uploads from this page or anywhere else), newest first. */
+  /**
+   * Ids first seen on the stream, most recent first: uploads from this page or any other
+   * client (the gallery shows those newer than its first page on top).
+   */
   newIds: readonly string[];
   /** Bumped on every event: a cue for views that summarise (the dashboard) to refresh. */
   eventCount: number;
@@ -33,7 +36,7 @@ export function LiveUpdates({ children }: { children: ReactNode }) {
       latest.current.set(update.id, update);
       setLive((previous) => ({
         latest: latest.current,
-        newIds: isNew && update.status === "PENDING" ? [update.id, ...previous.newIds] : previous.newIds,
+        newIds: isNew ? [update.id, ...previous.newIds] : previous.newIds,
         eventCount: previous.eventCount + 1,
       }));
     },
