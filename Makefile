@@ -3,8 +3,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+WEB_STAMP := web/node_modules/.installed
+CHROMIUM := /usr/bin/chromium
 
-.PHONY: install run test lint fmt typecheck pytest schema bench clean
+.PHONY: install run test lint fmt typecheck pytest schema bench clean web webtest browser screenshots
 
 install: $(STAMP)
 
@@ -15,10 +17,31 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-run: install
+# The web app: `npm ci` only when the lock file changed (like the Python install above).
+$(WEB_STAMP): web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $(WEB_STAMP)
+
+web: $(WEB_STAMP)
+	cd web && npm run build
+
+webtest: $(WEB_STAMP)
+	cd web && npm run typecheck
+	cd web && npm test
+
+# Debian's Chromium for tests/test_web_e2e.py; Playwright's own browser download does not
+# work here. apt-get needs root, as on the development machines and in CI.
+browser:
+	test -x $(CHROMIUM) || (apt-get update -qq && apt-get install -y -qq chromium)
+
+run: install web
 	$(BIN)/imagequeue up
 
-test: install lint typecheck pytest
+test: install lint typecheck webtest web browser pytest
+
+# Re-takes the README's screenshots (docs/screenshots/) with the end-to-end test.
+screenshots: install web browser
+	SAVE_SCREENSHOTS=1 $(BIN)/pytest tests/test_web_e2e.py
 
 lint: install
 	$(BIN)/ruff check .
@@ -43,4 +66,4 @@ bench: install
 	$(BIN)/python -m bench.renditions
 
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache web/node_modules web/dist

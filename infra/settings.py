@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, ge=1, le=65535)
     public_url: str | None = None
     """Base URL clients reach the server at; derived from each request when unset."""
+    web_dir: Path = Path("./web/dist")
+    """The web app's built assets, served at ``/``."""
 
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     max_files_per_request: int = Field(default=20, gt=0)

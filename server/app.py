@@ -18,6 +18,7 @@ from server.health import healthz, readyz
 from server.metrics import metrics_endpoint
 from server.resources import open_resources
 from server.rest.routes import routes as rest_routes
+from server.web import web_routes
 
 # Multipart framing around each file: boundaries and part headers.
 _MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -60,6 +61,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             *rest_routes,
+            # Last: the web app's mount at "/" would otherwise shadow the API.
+            *web_routes(settings.web_dir),
         ],
         middleware=[Middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)],
         lifespan=lifespan,

@@ -14,7 +14,7 @@ import pytest
 
 from infra.db.images import ImageStatus
 from infra.db.migrate import migrate
-from infra.db.stats import count_by_status, processing_times
+from infra.db.stats import count_by_status, processing_times, throughput_per_minute
 from tests.client import Api
 from tests.images import photo
 from tests.processes import REPO_ROOT
@@ -63,12 +63,78 @@ async def test_counts_and_percentiles_from_known_rows(connection: asyncpg.Connec
     assert times.processing_p95_s == pytest.approx(9.55)
     assert times.end_to_end_p50_s == pytest.approx(7.5)
     assert times.end_to_end_p95_s == pytest.approx(11.55)
+    assert times.processing_avg_s == pytest.approx(5.5)
 
 
 async def test_no_completed_image_gives_no_percentiles(connection: asyncpg.Connection) -> None:
     times = await processing_times(connection)
     assert times.completed == 0
     assert times.processing_p50_s is None and times.end_to_end_p95_s is None
+
+
+async def test_throughput_counts_final_images_per_minute(connection: asyncpg.Connection) -> None:
+    # Given two completed images and one failed this minute, one completed two minutes ago,
+    # and one completed long before the window
+    await connection.execute(
+        """
+        INSERT INTO images (filename, original_path, status, processed_at)
+        VALUES ('a', 'originals/a', 'completed', date_trunc('minute', now())),
+               ('b', 'originals/b', 'completed', date_trunc('minute', now())),
+               ('c', 'originals/c', 'failed', date_trunc('minute', now())),
+               ('d', 'originals/d', 'completed',
+                date_trunc('minute', now()) - interval '2 minutes' + interval '30 s'),
+               ('e', 'originals/e', 'completed', now() - interval '1 hour'),
+               ('f', 'originals/f', 'pending', NULL)
+        """
+    )
+
+    minutes = await throughput_per_minute(connection, 5)
+
+    # Then every minute of the window is there, oldest first, zeros included
+    assert len(minutes) == 5
+    assert [m.minute for m in minutes] == sorted(m.minute for m in minutes)
+    assert [(m.completed, m.failed) for m in minutes] == [(0, 0), (0, 0), (1, 0), (0, 0), (2, 1)]
+
+
+STATS_QUERY = """
+{ stats(throughputMinutes: 3) {
+    counts { pending processing completed failed total }
+    queue { name waiting consumers error }
+    processing { completed averageS p50S p95S endToEndP50S endToEndP95S }
+    throughput { minute completed failed }
+} }
+"""
+
+
+def test_stats_query_reports_a_live_stack(api: Api) -> None:
+    before = api.graphql(STATS_QUERY)["data"]["stats"]
+    assert api.wait_final(api.upload("gql-stats.jpg", photo())["id"])["status"] == "COMPLETED"
+
+    stats = api.graphql(STATS_QUERY)["data"]["stats"]
+
+    counts = stats["counts"]
+    assert counts["completed"] == before["counts"]["completed"] + 1
+    assert counts["total"] == sum(
+        counts[s] for s in ("pending", "processing", "completed", "failed")
+    )
+    assert stats["queue"] == {
+        "name": "image_processing",
+        "waiting": stats["queue"]["waiting"],
+        "consumers": stats["queue"]["consumers"],
+        "error": None,
+    }
+    assert stats["queue"]["consumers"] >= 1 and stats["queue"]["waiting"] >= 0
+    assert 0 < stats["processing"]["averageS"] <= stats["processing"]["endToEndP95S"]
+    assert stats["processing"]["p50S"] <= stats["processing"]["p95S"]
+    assert len(stats["throughput"]) == 3
+    # The image just finished, so it counts in the current minute (or the one before, at
+    # a minute boundary).
+    assert sum(m["completed"] for m in stats["throughput"][-2:]) >= 1
+
+
+def test_stats_query_refuses_a_silly_window(api: Api) -> None:
+    body = api.graphql("{ stats(throughputMinutes: 0) { counts { total } } }")
+    assert body["errors"][0]["message"] == "throughputMinutes must be between 1 and 60"
 
 
 def test_stats_command_reports_a_live_stack(api: Api, service_env: dict[str, str]) -> None:

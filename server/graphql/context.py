@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import asyncpg
+from aio_pika.abc import AbstractRobustConnection
 from starlette.requests import HTTPConnection
 from strawberry.dataloader import DataLoader
 
@@ -41,6 +43,9 @@ class Context:
     max_subscription_ids: int
     urls: Urls
     image_loader: DataLoader[int, ImageRecord | None]
+    pool: asyncpg.Pool
+    """For monitoring queries (``stats``); image reads go through ``service``."""
+    broker: AbstractRobustConnection
     expose_gps_coordinates: bool = False
     rejected_uploads: list[tuple[int, UploadRejected]] = field(default_factory=list)
     """Files of a batch upload that were turned away, by their index in the request."""
@@ -62,5 +67,7 @@ def build_context(connection: HTTPConnection, resources: Resources) -> Context:
         # A WebSocket's context lives as long as the connection: caching there would
         # serve stale rows, so only a single HTTP request gets a caching loader.
         image_loader=DataLoader(load_fn=load_images, cache=connection.scope["type"] == "http"),
+        pool=resources.pool,
+        broker=resources.broker,
         expose_gps_coordinates=resources.settings.expose_gps_coordinates,
     )

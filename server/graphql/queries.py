@@ -8,6 +8,7 @@ from strawberry.types import Info
 from infra.db.images import ImageStatus as StoredStatus
 from server.graphql.context import Context
 from server.graphql.errors import UserFacingError
+from server.graphql.stats import Stats, resolve_stats
 from server.graphql.types import (
     Image,
     ImageConnection,
@@ -59,3 +60,12 @@ class Query:
                 end_cursor=edges[-1].cursor if edges else None,
             ),
         )
+
+    @strawberry.field(
+        description=(
+            "Counts by status, processing times, throughput per minute and the job queue's "
+            "depth and consumers: what a dashboard shows."
+        )
+    )
+    async def stats(self, info: Info[Context, None], throughput_minutes: int = 10) -> Stats:
+        return await resolve_stats(info, throughput_minutes)

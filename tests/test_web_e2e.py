@@ -1,0 +1,184 @@
+"""The web app in a real headless Chromium, against a real server and worker.
+
+Debian's Chromium (``make browser`` installs it; Playwright's own download does not work on
+these machines), driven by the Python ``playwright`` package. The page is the built
+``web/dist`` (``make web``) served by the session's server. With ``SAVE_SCREENSHOTS=1`` the
+screenshots go to ``docs/screenshots/`` for the README; otherwise to a temporary directory.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw
+from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+
+from tests.client import Api
+from tests.conftest import TEST_MAX_UPLOAD_BYTES
+from tests.processes import REPO_ROOT
+from tests.services import require
+
+CHROMIUM = Path("/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps dialling Google, which this
+# machine's closed network refuses.
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+WEB_DIST = REPO_ROOT / "web" / "dist"
+DESKTOP: ViewportSize = {"width": 1280, "height": 900}
+PHONE: ViewportSize = {"width": 390, "height": 844}
+TIMEOUT_MS = 60_000
+
+
+def scene(width: int, height: int, hue: int) -> bytes:
+    """A colourful JPEG, so thumbnails and placeholders are worth looking at."""
+    image = Image.new("HSV", (width, height))
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        draw.line(
+            [(0, y), (width, y)],
+            fill=((hue + y * 60 // height) % 256, 170, 120 + y * 120 // height),
+        )
+    draw.ellipse(
+        [width // 3, height // 4, width // 3 + height // 2, height * 3 // 4],
+        fill=((hue + 128) % 256, 200, 250),
+    )
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=90)
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    require("Chromium", CHROMIUM.exists(), f"{CHROMIUM}; install it with: make browser")
+    require("the built web app", (WEB_DIST / "index.html").exists(), "web/dist; run: make web")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def screenshots(tmp_path: Path) -> Path:
+    if os.environ.get("SAVE_SCREENSHOTS"):
+        target = REPO_ROOT / "docs" / "screenshots"
+        target.mkdir(parents=True, exist_ok=True)
+        return target
+    return tmp_path
+
+
+def completed_count(page: Page) -> int:
+    return int(page.get_by_test_id("stat-completed").inner_text())
+
+
+def test_upload_gallery_and_dashboard_in_a_real_browser(
+    browser: Browser, api: Api, screenshots: Path, tmp_path: Path
+) -> None:
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_default_timeout(TIMEOUT_MS)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+
+    # Given the dashboard's count of completed images before the upload
+    page.goto(f"{api.base_url}/#/dashboard")
+    expect(page.get_by_test_id("stat-consumers")).not_to_have_text("0")
+    before = completed_count(page)
+
+    # When two photos, a text file and an oversized file are chosen in the gallery's picker
+    page.goto(f"{api.base_url}/#/")
+    files = {
+        "harbour.jpg": scene(1200, 800, 140),
+        "sunset.jpg": scene(900, 1200, 10),
+        "notes.txt": b"shopping list: milk, eggs\n",
+        "huge.jpg": scene(64, 64, 60) + b"\0" * (TEST_MAX_UPLOAD_BYTES + 1024),
+    }
+    paths = []
+    for name, content in files.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        paths.append(path)
+    page.get_by_test_id("file-input").set_input_files(paths)
+
+    # Then the bad files are refused with a message, and the others go on regardless
+    uploads = page.get_by_role("list", name="Uploads")
+    expect(uploads.get_by_role("listitem").filter(has_text="notes.txt")).to_contain_text(
+        "Rejected: not a supported image"
+    )
+    expect(uploads.get_by_role("listitem").filter(has_text="huge.jpg")).to_contain_text(
+        "Rejected: file is larger than the limit"
+    )
+    for name in ("harbour.jpg", "sunset.jpg"):
+        row = uploads.get_by_role("listitem").filter(has_text=name)
+        expect(row).to_contain_text("Done")
+        expect(row.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+
+    # And both thumbnails appear in the gallery without a reload
+    grid = page.get_by_role("list", name="Images")
+    for name in ("harbour.jpg", "sunset.jpg"):
+        thumbnail = grid.get_by_role("img", name=name)
+        expect(thumbnail).to_be_visible()
+        expect(thumbnail).to_have_attribute("src", re.compile(r"/api/thumbnails/\d+$"))
+        page.wait_for_function(
+            "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
+        )
+    page.screenshot(path=screenshots / "gallery.png", full_page=True)
+
+    # And the detail view lists the renditions
+    grid.get_by_role("link", name=re.compile("^harbour.jpg")).click()
+    renditions = page.get_by_role("table", name="Renditions")
+    expect(renditions).to_contain_text("thumb")
+    expect(renditions).to_contain_text("WEBP")
+    expect(page.get_by_text("Finished")).to_be_visible()
+    page.screenshot(path=screenshots / "detail.png", full_page=True)
+
+    # And the dashboard counts the two new images
+    page.goto(f"{api.base_url}/#/dashboard")
+    expect(page.get_by_test_id("stat-completed")).to_have_text(str(before + 2))
+    page.screenshot(path=screenshots / "dashboard.png", full_page=True)
+    assert errors == []
+
+
+def test_the_app_works_on_a_phone_and_with_the_keyboard(
+    browser: Browser, api: Api, screenshots: Path
+) -> None:
+    page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{api.base_url}/#/")
+    expect(page.get_by_role("list", name="Images")).to_be_visible()
+
+    # Nothing is wider than the screen
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+
+    # The drop zone is reached by Tab and opens the file picker from the keyboard
+    drop_zone = page.get_by_role("button", name=re.compile("Drop images here"))
+    for _ in range(10):
+        page.keyboard.press("Tab")
+        if drop_zone.evaluate("element => element === document.activeElement"):
+            break
+    expect(drop_zone).to_be_focused()
+    outline = drop_zone.evaluate("element => getComputedStyle(element).outlineStyle")
+    assert outline == "solid", "keyboard focus must be visible"
+    # (The picker's click is recorded and its dialog prevented: headless Chromium's
+    # file-chooser event proved unreliable.)
+    picker = page.get_by_test_id("file-input")
+    picker.evaluate(
+        "input => input.addEventListener('click', event => {"
+        " window.pickerOpened = true; event.preventDefault(); })"
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_function("window.pickerOpened === true")
+    assert picker.evaluate("input => input.multiple")
+    page.screenshot(path=screenshots / "gallery-phone.png", full_page=True)

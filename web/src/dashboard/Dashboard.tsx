@@ -1,0 +1,105 @@
+import { useQuery } from "@apollo/client/react";
+import { useEffect, useRef } from "react";
+
+import { STATS } from "../graphql/operations";
+import type { Stats } from "../graphql/types";
+import { useLive } from "../live/LiveUpdates";
+
+export const POLL_INTERVAL_MS = 3000;
+const THROUGHPUT_MINUTES = 10;
+/** Events come in bursts (a stage per rendition); one refetch per burst is enough. */
+const EVENT_REFRESH_DELAY_MS = 500;
+
+/** Live: polls `stats`, and refetches soon after any image event. */
+export function Dashboard() {
+  const { data, error, refetch } = useQuery(STATS, {
+    variables: { throughputMinutes: THROUGHPUT_MINUTES },
+    pollInterval: POLL_INTERVAL_MS,
+    fetchPolicy: "cache-and-network",
+  });
+  const { eventCount } = useLive();
+  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  useEffect(() => {
+    if (eventCount === 0) return;
+    clearTimeout(timer.current);
+    timer.current = setTimeout(() => void refetch(), EVENT_REFRESH_DELAY_MS);
+    return () => clearTimeout(timer.current);
+  }, [eventCount, refetch]);
+
+  return (
+    <section className="panel dashboard" aria-labelledby="dashboard-heading">
+      <h2 id="dashboard-heading">Dashboard</h2>
+      {error && (
+        <p className="error" role="alert">
+          Could not load stats: {error.message}
+        </p>
+      )}
+      {data && <StatsView stats={data.stats} />}
+    </section>
+  );
+}
+
+function seconds(value: number | null): string {
+  return value === null ? "—" : `${value.toFixed(2)} s`;
+}
+
+export function StatsView({ stats }: { stats: Stats }) {
+  const { counts, queue, processing, throughput } = stats;
+  const perMinute = throughput.map((m) => m.completed + m.failed);
+  const peak = Math.max(1, ...perMinute);
+  return (
+    <>
+      <h3>Images by status</h3>
+      <dl className="tiles" aria-label="Images by status">
+        <Tile name="Pending" value={counts.pending} />
+        <Tile name="Processing" value={counts.processing} />
+        <Tile name="Completed" value={counts.completed} tone="ok" />
+        <Tile name="Failed" value={counts.failed} tone={counts.failed > 0 ? "bad" : undefined} />
+        <Tile name="Total" value={counts.total} />
+      </dl>
+      <h3>Queue {queue.name}</h3>
+      {queue.error ? (
+        <p className="error" role="alert">
+          The broker could not be asked: {queue.error}
+        </p>
+      ) : (
+        <dl className="tiles" aria-label="Queue">
+          <Tile name="Jobs waiting" value={queue.waiting ?? "—"} />
+          <Tile name="Consumers" value={queue.consumers ?? "—"} tone={queue.consumers === 0 ? "bad" : undefined} />
+        </dl>
+      )}
+      <h3>Processing time</h3>
+      <dl className="tiles" aria-label="Processing time">
+        <Tile name="Average" value={seconds(processing.averageS)} />
+        <Tile name="p95" value={seconds(processing.p95S)} />
+        <Tile name="p95 end to end" value={seconds(processing.endToEndP95S)} />
+        <Tile name="Over" value={`${processing.completed} images`} />
+      </dl>
+      <h3>Throughput, last {throughput.length} minutes</h3>
+      <ol className="chart" aria-label="Images finished per minute">
+        {throughput.map((m, i) => {
+          const time = new Date(m.minute).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+          return (
+            <li key={m.minute} title={`${time}: ${m.completed} completed, ${m.failed} failed`}>
+              <span className="bar-wrap">
+                <span className="bar failed" style={{ height: `${(100 * m.failed) / peak}%` }} />
+                <span className="bar completed" style={{ height: `${(100 * m.completed) / peak}%` }} />
+              </span>
+              <span className="bar-value">{perMinute[i]}</span>
+              <span className="bar-label">{time}</span>
+            </li>
+          );
+        })}
+      </ol>
+    </>
+  );
+}
+
+function Tile({ name, value, tone }: { name: string; value: number | string; tone?: "ok" | "bad" }) {
+  return (
+    <div className={`tile ${tone ?? ""}`}>
+      <dt>{name}</dt>
+      <dd data-testid={`stat-${name.toLowerCase().replace(/ /g, "-")}`}>{value}</dd>
+    </div>
+  );
+}

@@ -1,0 +1,178 @@
+import { useMutation, useQuery } from "@apollo/client/react";
+import { useState } from "react";
+
+import { DELETE_IMAGE, IMAGE_DETAIL } from "../graphql/operations";
+import type { ImageDetail as ImageDetailData } from "../graphql/types";
+import { StatusBadge } from "../gallery/StatusBadge";
+import { useLive } from "../live/LiveUpdates";
+import { formatBytes } from "../upload/progress";
+import { Placeholder } from "./Placeholder";
+
+export function ImageDetail({ id }: { id: string }) {
+  const live = useLive().latest.get(id);
+  const { data, loading, error, refetch } = useQuery(IMAGE_DETAIL, { variables: { id } });
+  const [remove, { loading: deleting }] = useMutation(DELETE_IMAGE);
+  const image = data?.image;
+  // The detail has more than the stream carries: when the image moves on, read it again.
+  const seen = live?.status;
+  const [lastSeen, setLastSeen] = useState(seen);
+  if (seen !== lastSeen) {
+    setLastSeen(seen);
+    if (image && seen && seen !== image.status) void refetch();
+  }
+
+  return (
+    <section className="panel detail" aria-labelledby="detail-heading">
+      <p>
+        <a href="#/">← Back to the gallery</a>
+      </p>
+      {loading && !image && <p>Loading…</p>}
+      {error && <p className="error" role="alert">{error.message}</p>}
+      {!loading && !error && !image && <p>There is no image {id}.</p>}
+      {image && (
+        <>
+          <h2 id="detail-heading">
+            {image.filename} <StatusBadge status={image.status} />
+          </h2>
+          <Preview image={image} />
+          {image.error && <p className="error" role="alert">{image.error}</p>}
+          <div className="detail-columns">
+            <Timings image={image} />
+            <Metadata image={image} />
+          </div>
+          <Renditions image={image} />
+          <p className="actions">
+            <a href={image.originalUrl}>Download the original</a>
+            <button
+              type="button"
+              className="danger"
+              disabled={deleting}
+              onClick={async () => {
+                if (!window.confirm(`Delete ${image.filename}?`)) return;
+                await remove({ variables: { id: image.id } });
+                window.location.hash = "#/";
+              }}
+            >
+              Delete
+            </button>
+          </p>
+        </>
+      )}
+    </section>
+  );
+}
+
+function Preview({ image }: { image: ImageDetailData }) {
+  const [loaded, setLoaded] = useState(false);
+  const largest = image.renditions[0];
+  const aspect = image.width && image.height ? `${image.width} / ${image.height}` : "3 / 2";
+  return (
+    <div className="preview" style={{ aspectRatio: aspect }}>
+      <Placeholder hash={image.placeholder} color={image.dominantColor} className={loaded ? "hidden" : ""} />
+      {largest && (
+        <img
+          src={largest.url}
+          srcSet={image.srcset ?? undefined}
+          sizes="(max-width: 900px) 100vw, 900px"
+          alt={image.filename}
+          className={loaded ? "" : "loading"}
+          onLoad={() => setLoaded(true)}
+        />
+      )}
+    </div>
+  );
+}
+
+function seconds(from: string | null, to: string | null): string | null {
+  if (!from || !to) return null;
+  return `${((Date.parse(to) - Date.parse(from)) / 1000).toFixed(2)} s`;
+}
+
+function Timings({ image }: { image: ImageDetailData }) {
+  const when = (value: string | null) => (value ? new Date(value).toLocaleString() : "—");
+  return (
+    <div>
+      <h3>Timings</h3>
+      <ol className="timeline">
+        <li>
+          <span>Queued</span> <time dateTime={image.createdAt}>{when(image.createdAt)}</time>
+        </li>
+        <li>
+          <span>Started</span> <time dateTime={image.startedAt ?? undefined}>{when(image.startedAt)}</time>
+          {seconds(image.createdAt, image.startedAt) && <small> waited {seconds(image.createdAt, image.startedAt)}</small>}
+        </li>
+        <li>
+          <span>Finished</span> <time dateTime={image.processedAt ?? undefined}>{when(image.processedAt)}</time>
+          {seconds(image.startedAt, image.processedAt) && (
+            <small> took {seconds(image.startedAt, image.processedAt)}</small>
+          )}
+        </li>
+      </ol>
+      <p className="muted">Attempts: {image.attempts}</p>
+    </div>
+  );
+}
+
+function Metadata({ image }: { image: ImageDetailData }) {
+  const m = image.metadata;
+  const rows: [string, string | number | null | undefined][] = [
+    ["Size", image.width && image.height ? `${image.width} × ${image.height}` : null],
+    ["Format", image.format ?? image.contentType],
+    ["File size", image.fileSize != null ? formatBytes(image.fileSize) : null],
+    ["Mode", m?.mode],
+    ["Frames", m?.frameCount],
+    ["Camera", [m?.cameraMake, m?.cameraModel].filter(Boolean).join(" ") || null],
+    ["Taken", m?.takenAt],
+    ["EXIF orientation", m?.orientation],
+    ["GPS", m ? (m.hasGps ? "yes (not shown)" : "no") : null],
+    ["Dominant colour", image.dominantColor],
+  ];
+  return (
+    <div>
+      <h3>Metadata</h3>
+      <dl className="meta">
+        {rows
+          .filter(([, value]) => value !== null && value !== undefined && value !== "")
+          .map(([name, value]) => (
+            <div key={name}>
+              <dt>{name}</dt>
+              <dd>{value}</dd>
+            </div>
+          ))}
+      </dl>
+    </div>
+  );
+}
+
+function Renditions({ image }: { image: ImageDetailData }) {
+  if (image.renditions.length === 0) return <p className="muted">Renditions appear once processing completes.</p>;
+  return (
+    <div className="table-wrap">
+      <table>
+        <caption>Renditions</caption>
+        <thead>
+          <tr>
+            <th scope="col">Name</th>
+            <th scope="col">Pixels</th>
+            <th scope="col">Format</th>
+            <th scope="col">Bytes</th>
+          </tr>
+        </thead>
+        <tbody>
+          {image.renditions.map((r) => (
+            <tr key={r.name}>
+              <td>
+                <a href={r.url}>{r.name}</a>
+              </td>
+              <td>
+                {r.width} × {r.height}
+              </td>
+              <td>{r.format}</td>
+              <td>{formatBytes(r.size)}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}

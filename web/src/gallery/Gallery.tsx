@@ -1,0 +1,81 @@
+import { useQuery } from "@apollo/client/react";
+import { useEffect, useRef, useState } from "react";
+
+import { IMAGES } from "../graphql/operations";
+import { IMAGE_STATUSES, type ImageCard as ImageCardData, type ImageStatus } from "../graphql/types";
+import { useLive } from "../live/LiveUpdates";
+import { ImageCard } from "./ImageCard";
+
+const PAGE_SIZE = 24;
+
+/** Images newest first: new uploads from the live stream on top, then the pages loaded so far. */
+export function Gallery({ canRetry }: { canRetry: boolean }) {
+  const [status, setStatus] = useState<ImageStatus | null>(null);
+  const { data, loading, error, fetchMore } = useQuery(IMAGES, {
+    variables: { first: PAGE_SIZE, status },
+    notifyOnNetworkStatusChange: true,
+  });
+  const live = useLive();
+  const edges = data?.images.edges ?? [];
+  const pageInfo = data?.images.pageInfo;
+  const listed = new Set(edges.map((edge) => edge.node.id));
+  const newest = edges.length > 0 ? Number(edges[0].node.id) : 0;
+  const fresh: ImageCardData[] = [];
+  for (const id of live.newIds) {
+    const image = live.latest.get(id)?.image;
+    if (image && !listed.has(id) && Number(id) > newest && (!status || image.status === status)) fresh.push(image);
+  }
+  // Ids are assigned in upload order, so the highest is the newest.
+  fresh.sort((a, b) => Number(b.id) - Number(a.id));
+  const images = [...fresh, ...edges.map((edge) => edge.node)];
+
+  const loadMore = () => {
+    if (pageInfo?.hasNextPage && !loading) void fetchMore({ variables: { after: pageInfo.endCursor } });
+  };
+
+  // Infinite scroll where the browser can tell; the button below works everywhere.
+  const sentinel = useRef<HTMLDivElement>(null);
+  const loadMoreRef = useRef(loadMore);
+  loadMoreRef.current = loadMore;
+  useEffect(() => {
+    const target = sentinel.current;
+    if (!target || typeof IntersectionObserver === "undefined") return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) loadMoreRef.current();
+    });
+    observer.observe(target);
+    return () => observer.disconnect();
+  }, []);
+
+  return (
+    <section className="panel gallery" aria-labelledby="gallery-heading">
+      <div className="gallery-head">
+        <h2 id="gallery-heading">Gallery</h2>
+        <label className="filter">
+          Status
+          <select value={status ?? ""} onChange={(event) => setStatus((event.target.value || null) as ImageStatus | null)}>
+            <option value="">all</option>
+            {IMAGE_STATUSES.map((s) => (
+              <option key={s} value={s}>
+                {s.toLowerCase()}
+              </option>
+            ))}
+          </select>
+        </label>
+      </div>
+      {error && <p className="error" role="alert">Could not load images: {error.message}</p>}
+      {!loading && images.length === 0 && !error && <p className="empty">No images yet. Upload some above.</p>}
+      <ul className="grid" aria-label="Images">
+        {images.map((image) => (
+          <ImageCard key={image.id} image={image} live={live.latest.get(image.id)} canRetry={canRetry} />
+        ))}
+      </ul>
+      <div ref={sentinel} className="sentinel" />
+      {pageInfo?.hasNextPage && (
+        <button type="button" className="more" onClick={loadMore} disabled={loading}>
+          {loading ? "Loading…" : "Load more"}
+        </button>
+      )}
+    </section>
+  );
+}

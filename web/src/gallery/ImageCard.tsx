@@ -1,0 +1,61 @@
+import { useMutation } from "@apollo/client/react";
+import { useState } from "react";
+
+import { Placeholder } from "../detail/Placeholder";
+import { RETRY_IMAGE } from "../graphql/optional";
+import type { ImageCard as ImageCardData, ImageUpdate } from "../graphql/types";
+import { ProgressBar } from "../upload/ProgressBar";
+import { StatusBadge } from "./StatusBadge";
+
+interface Props {
+  image: ImageCardData;
+  live?: ImageUpdate;
+  canRetry: boolean;
+}
+
+export function ImageCard({ image, live, canRetry }: Props) {
+  const [loaded, setLoaded] = useState(false);
+  const [retry, { loading: retrying, error: retryError }] = useMutation(RETRY_IMAGE);
+  const busy = image.status === "PENDING" || image.status === "PROCESSING";
+  return (
+    <li className="card" data-testid="image-card" data-status={image.status}>
+      <a className="card-link" href={`#/images/${image.id}`} aria-label={`${image.filename}, ${image.status.toLowerCase()}`}>
+        <div className="thumb">
+          {image.status !== "FAILED" && (
+            <Placeholder hash={image.placeholder} color={image.dominantColor} className={loaded ? "hidden" : ""} />
+          )}
+          {image.thumbnailUrl && (
+            <img
+              src={image.thumbnailUrl}
+              alt={image.filename}
+              loading="lazy"
+              className={loaded ? "" : "loading"}
+              onLoad={() => setLoaded(true)}
+            />
+          )}
+          {image.status === "FAILED" && <span className="thumb-failed" aria-hidden="true">!</span>}
+        </div>
+        <div className="card-body">
+          <span className="card-name" title={image.filename}>
+            {image.filename}
+          </span>
+          <StatusBadge status={image.status} />
+        </div>
+      </a>
+      {busy && (
+        <ProgressBar value={live?.progress ?? 0} label={`${image.filename}: processing`} />
+      )}
+      {image.status === "FAILED" && (
+        <div className="card-error">
+          <p role="note">{image.error ?? "Processing failed."}</p>
+          {canRetry && (
+            <button type="button" disabled={retrying} onClick={() => void retry({ variables: { id: image.id } })}>
+              {retrying ? "Retrying…" : "Retry"}
+            </button>
+          )}
+          {retryError && <p className="error">{retryError.message}</p>}
+        </div>
+      )}
+    </li>
+  );
+}

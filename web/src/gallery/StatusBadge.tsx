@@ -1,0 +1,5 @@
+import type { ImageStatus } from "../graphql/types";
+
+export function StatusBadge({ status }: { status: ImageStatus }) {
+  return <span className={`badge ${status.toLowerCase()}`}>{status.toLowerCase()}</span>;
+}

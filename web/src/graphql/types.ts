@@ -1,0 +1,126 @@
+// Hand-typed results of the operations in operations.ts. operations.test.ts checks every
+// operation against ../schema.graphql, so a renamed or removed field fails the tests.
+
+export type ImageStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";
+export const IMAGE_STATUSES: ImageStatus[] = ["PENDING", "PROCESSING", "COMPLETED", "FAILED"];
+
+export interface ImageCard {
+  __typename?: "Image";
+  id: string;
+  filename: string;
+  status: ImageStatus;
+  error: string | null;
+  thumbnailUrl: string | null;
+  placeholder: string | null;
+  dominantColor: string | null;
+  createdAt: string;
+}
+
+export interface Rendition {
+  name: string;
+  width: number;
+  height: number;
+  format: "JPEG" | "PNG" | "WEBP" | "AVIF";
+  size: number;
+  url: string;
+}
+
+export interface ImageMetadata {
+  width: number;
+  height: number;
+  format: string | null;
+  mode: string | null;
+  frameCount: number;
+  cameraMake: string | null;
+  cameraModel: string | null;
+  takenAt: string | null;
+  orientation: number;
+  hasGps: boolean;
+}
+
+export interface ImageDetail extends ImageCard {
+  contentType: string | null;
+  fileSize: number | null;
+  startedAt: string | null;
+  processedAt: string | null;
+  attempts: number;
+  width: number | null;
+  height: number | null;
+  format: string | null;
+  originalUrl: string;
+  srcset: string | null;
+  renditions: Rendition[];
+  metadata: ImageMetadata | null;
+}
+
+export interface ImageUpdate {
+  id: string;
+  status: ImageStatus;
+  progress: number;
+  stage: string | null;
+  error: string | null;
+  image: ImageCard | null;
+}
+
+export interface ImagesData {
+  images: {
+    edges: { cursor: string; node: ImageCard }[];
+    pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  };
+}
+export interface ImagesVars {
+  first: number;
+  after?: string | null;
+  status?: ImageStatus | null;
+}
+
+export interface ImageDetailData {
+  image: ImageDetail | null;
+}
+
+export interface UploadImageData {
+  uploadImage: ImageCard;
+}
+export interface UploadImageVars {
+  file: File;
+}
+
+export interface ImageUpdatesData {
+  imageUpdates: ImageUpdate;
+}
+export interface ImageUpdatesVars {
+  ids?: string[] | null;
+}
+
+export interface Stats {
+  counts: { pending: number; processing: number; completed: number; failed: number; total: number };
+  queue: { name: string; waiting: number | null; consumers: number | null; error: string | null };
+  processing: {
+    completed: number;
+    averageS: number | null;
+    p50S: number | null;
+    p95S: number | null;
+    endToEndP95S: number | null;
+  };
+  throughput: { minute: string; completed: number; failed: number }[];
+}
+export interface StatsData {
+  stats: Stats;
+}
+export interface StatsVars {
+  throughputMinutes: number;
+}
+
+export interface MutationFieldsData {
+  __type: { fields: { name: string }[] | null } | null;
+}
+
+export interface DeleteImageData {
+  deleteImage: boolean;
+}
+export interface RetryImageData {
+  retryImage: ImageCard;
+}
+export interface IdVars {
+  id: string;
+}

@@ -1,0 +1,154 @@
+import { useApolloClient } from "@apollo/client/react";
+import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } from "react";
+
+import { UPLOAD_IMAGE } from "../graphql/operations";
+import type { ImageUpdate } from "../graphql/types";
+import type { UploadProgress } from "../xhrFetch";
+import { rejectionMessage, type UploadState } from "./progress";
+import { UploadRow } from "./UploadRow";
+
+/** Files sent at once; the rest wait their turn. */
+const PARALLEL_UPLOADS = 3;
+/** Open per-file subscriptions; the server allows 100 per connection (MAX_SUBSCRIPTIONS_PER_CONNECTION). */
+const MAX_WATCHED = 90;
+
+type Action =
+  | { type: "add"; files: File[] }
+  | { type: "start"; key: string }
+  | { type: "sent"; key: string; progress: UploadProgress }
+  | { type: "accepted"; key: string; id: string }
+  | { type: "rejected"; key: string; message: string }
+  | { type: "final"; key: string; update: ImageUpdate };
+
+let nextKey = 0;
+
+export function uploadsReducer(state: UploadState[], action: Action): UploadState[] {
+  if (action.type === "add") {
+    const added = action.files.map<UploadState>((file) => ({
+      key: `u${++nextKey}`,
+      file,
+      phase: "queued",
+      sentBytes: 0,
+      totalBytes: file.size,
+    }));
+    return [...added, ...state];
+  }
+  return state.map((item) => {
+    if (item.key !== action.key) return item;
+    switch (action.type) {
+      case "start":
+        return { ...item, phase: "uploading" };
+      case "sent":
+        return { ...item, sentBytes: action.progress.loaded, totalBytes: action.progress.total };
+      case "accepted":
+        return { ...item, phase: "processing", id: action.id, sentBytes: item.totalBytes };
+      case "rejected":
+        return { ...item, phase: "rejected", message: action.message };
+      case "final":
+        return action.update.status === "COMPLETED"
+          ? { ...item, phase: "completed" }
+          : { ...item, phase: "failed", message: action.update.error ?? undefined };
+    }
+  });
+}
+
+export function UploadPanel() {
+  const client = useApolloClient();
+  const [uploads, dispatch] = useReducer(uploadsReducer, []);
+  const [dragging, setDragging] = useState(false);
+  const input = useRef<HTMLInputElement>(null);
+  // Keys already handed to `send`: effects may run twice (StrictMode) before state catches up.
+  const started = useRef(new Set<string>());
+
+  const add = useCallback((files: FileList | File[] | null) => {
+    if (files && files.length > 0) dispatch({ type: "add", files: Array.from(files) });
+  }, []);
+
+  const send = useCallback(
+    async (item: UploadState) => {
+      dispatch({ type: "start", key: item.key });
+      try {
+        const result = await client.mutate({
+          mutation: UPLOAD_IMAGE,
+          variables: { file: item.file },
+          context: {
+            fetchOptions: {
+              onUploadProgress: (progress: UploadProgress) => dispatch({ type: "sent", key: item.key, progress }),
+            },
+          },
+        });
+        const id = result.data?.uploadImage.id;
+        if (id) dispatch({ type: "accepted", key: item.key, id });
+        else dispatch({ type: "rejected", key: item.key, message: "the server returned no image" });
+      } catch (error) {
+        dispatch({ type: "rejected", key: item.key, message: rejectionMessage(error, item.file.name) });
+      }
+    },
+    [client],
+  );
+
+  // A small scheduler: start queued files while fewer than PARALLEL_UPLOADS are sending
+  // and the open subscriptions leave room for theirs.
+  useEffect(() => {
+    const sending = uploads.filter((u) => u.phase === "uploading").length;
+    const watched = uploads.filter((u) => u.phase === "processing").length;
+    const room = Math.min(PARALLEL_UPLOADS - sending, MAX_WATCHED - watched - sending);
+    if (room <= 0) return;
+    const next = uploads
+      .filter((u) => u.phase === "queued" && !started.current.has(u.key))
+      .reverse()
+      .slice(0, room);
+    for (const item of next) {
+      started.current.add(item.key);
+      void send(item);
+    }
+  }, [uploads, send]);
+
+  const onFinal = useCallback((key: string, update: ImageUpdate) => dispatch({ type: "final", key, update }), []);
+
+  const onDrop = (event: DragEvent) => {
+    event.preventDefault();
+    setDragging(false);
+    add(event.dataTransfer.files);
+  };
+
+  return (
+    <section className="panel upload" aria-labelledby="upload-heading">
+      <h2 id="upload-heading">Upload</h2>
+      <button
+        type="button"
+        className={`dropzone ${dragging ? "dragging" : ""}`}
+        onClick={() => input.current?.click()}
+        onDragOver={(event) => {
+          event.preventDefault();
+          setDragging(true);
+        }}
+        onDragLeave={() => setDragging(false)}
+        onDrop={onDrop}
+      >
+        <strong>Drop images here</strong>
+        <span>or press to choose files (JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF)</span>
+      </button>
+      <input
+        ref={input}
+        id="file-input"
+        data-testid="file-input"
+        type="file"
+        accept="image/*"
+        multiple
+        hidden
+        onChange={(event) => {
+          add(event.target.files);
+          event.target.value = "";
+        }}
+      />
+      {uploads.length > 0 && (
+        <ul className="upload-list" aria-label="Uploads">
+          {uploads.map((item) => (
+            <UploadRow key={item.key} state={item} onFinal={onFinal} />
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}

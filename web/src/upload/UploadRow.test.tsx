@@ -1,0 +1,37 @@
+import { render, screen } from "@testing-library/react";
+import { describe, expect, it } from "vitest";
+
+import { UploadRowView } from "./UploadRow";
+import type { UploadState } from "./progress";
+
+const file = new File(["x".repeat(4000)], "dog.png", { type: "image/png" });
+
+describe("an upload's single progress bar", () => {
+  it("shows bytes sent while uploading, then the worker's progress", () => {
+    const uploading: UploadState = { key: "a", file, phase: "uploading", sentBytes: 2000, totalBytes: 4000 };
+    const { rerender } = render(<ul>{<UploadRowView state={uploading} />}</ul>);
+    expect(screen.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "25");
+    expect(screen.getByText(/Uploading 2.0 KB of 3.9 KB/)).toBeInTheDocument();
+
+    const processing: UploadState = { ...uploading, phase: "processing", id: "9", sentBytes: 4000 };
+    rerender(
+      <ul>
+        <UploadRowView
+          state={processing}
+          update={{ id: "9", status: "PROCESSING", progress: 0.5, stage: "decoded", error: null, image: null }}
+        />
+      </ul>,
+    );
+    expect(screen.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "75");
+    expect(screen.getByText("Processing (decoded)")).toBeInTheDocument();
+  });
+
+  it("reports a processing failure as an alert", () => {
+    render(
+      <ul>
+        <UploadRowView state={{ key: "b", file, phase: "failed", id: "3", sentBytes: 4000, totalBytes: 4000, message: "truncated JPEG" }} />
+      </ul>,
+    );
+    expect(screen.getByRole("alert")).toHaveTextContent("Processing failed: truncated JPEG");
+  });
+});
