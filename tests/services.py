@@ -7,6 +7,7 @@ import os
 import secrets
 import socket
 import subprocess
+import time
 from urllib.parse import quote
 
 import asyncpg
@@ -64,8 +65,18 @@ def drop_database(url: str) -> None:
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+_RABBITMQCTL_UNAVAILABLE = 69
+
+
 def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+    # A fault test may have just restarted the broker: give it time to come back.
+    deadline = time.monotonic() + 60
+    while True:
+        result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, timeout=60)
+        if result.returncode != _RABBITMQCTL_UNAVAILABLE or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    result.check_returncode()
 
 
 def create_vhost() -> str:
