@@ -303,7 +303,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--subscribers", default="1000,5000")
     parser.add_argument("--client-procs", type=int, default=2)
-    parser.add_argument("--rate", type=float, default=5.0, help="events published per second")
+    parser.add_argument("--rate", type=float, default=2.0, help="events published per second")
     parser.add_argument("--duration-s", type=float, default=10.0, help="publishing, per round")
     parser.add_argument("--drain-s", type=float, default=3.0, help="wait after publishing")
     parser.add_argument("--repeat", type=int, default=3)

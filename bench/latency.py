@@ -44,6 +44,7 @@ from bench.stack import (
     percentile,
     photo_set,
     print_machine,
+    retrying,
     upload,
     write_results,
 )
@@ -201,8 +202,9 @@ def run(
                 await one_run(base_url, stack.database_url, photos[:2], interval_s, watcher)
                 for round_index in range(repeat):
                     stack.clear_storage()
-                    samples = await one_run(
-                        base_url, stack.database_url, photos, interval_s, watcher
+                    samples = await retrying(
+                        lambda: one_run(base_url, stack.database_url, photos, interval_s, watcher),
+                        f"latency round {round_index + 1}",
                     )
                     runs.append(samples)
                     overhead = [s.overhead_s for s in samples]

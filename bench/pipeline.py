@@ -33,6 +33,7 @@ from bench.stack import (
     multipart_upload,
     photo_set,
     print_machine,
+    retrying,
     upload,
     write_results,
 )
@@ -132,7 +133,10 @@ def measure(
                                 )
                                 limit_runs.append(elapsed_s)
                             else:
-                                elapsed_s = await run_pipeline(base_url, photos, watcher)
+                                elapsed_s = await retrying(
+                                    lambda: run_pipeline(base_url, photos, watcher),
+                                    f"pipeline round {round_index + 1}",
+                                )
                                 pipeline_runs.append(elapsed_s)
                             print(
                                 f"  {megapixels:>2} MP, {workers} worker(s), round "

@@ -17,14 +17,14 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from websockets.asyncio.client import ClientConnection, connect
 
@@ -33,6 +33,7 @@ from tests.processes import Launcher, Process, launcher
 from tests.services import (
     AMQP_HOST,
     AMQP_PORT,
+    PG_PORT,
     create_database,
     create_vhost,
     delete_vhost,
@@ -45,6 +46,10 @@ SIZES_PX = {2: (1600, 1200), 12: (4000, 3000)}
 UPLOAD_MUTATION = "mutation ($file: Upload!) { uploadImage(file: $file) { id } }"
 UPDATES_SUBSCRIPTION = "subscription { imageUpdates { id status occurredAt } }"
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
+# Other test runs on this machine restart the shared RabbitMQ and PostgreSQL on purpose.
+_RETRY_AFTER_S = 10.0
+
+T = TypeVar("T")
 
 
 # --- machine, statistics, results -------------------------------------------------------
@@ -178,10 +183,10 @@ class Stack:
 @contextmanager
 def isolated_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
     """A fresh database, vhost and storage directory; everything is removed at the end."""
-    if not port_open("127.0.0.1", 5432) or not port_open(AMQP_HOST, AMQP_PORT):
+    if not port_open("127.0.0.1", PG_PORT) or not port_open(AMQP_HOST, AMQP_PORT):
         raise SystemExit(
-            "PostgreSQL (127.0.0.1:5432) and RabbitMQ (5672) must be running: "
-            "bash .ci/services.sh start"
+            f"PostgreSQL (127.0.0.1:{PG_PORT}) and RabbitMQ ({AMQP_HOST}:{AMQP_PORT}) must be "
+            "running: bash .ci/services.sh start"
         )
     with tempfile.TemporaryDirectory(prefix="iq-bench-stack-") as root:
         storage_dir = Path(root) / "storage"
@@ -204,9 +209,34 @@ def isolated_stack(extra_env: dict[str, str] | None = None) -> Iterator[Stack]:
                 with launcher(env, log_dir) as running:
                     yield Stack(env, storage_dir, database_url, log_dir, running)
             finally:
-                delete_vhost(amqp_url)
+                _patiently(delete_vhost, amqp_url)
         finally:
-            drop_database(database_url)
+            _patiently(drop_database, database_url)
+
+
+def _patiently(remove: Callable[[str], None], url: str, attempts: int = 6) -> None:
+    """Clean up even if a service is in the middle of a restart."""
+    for attempt in range(attempts):
+        try:
+            remove(url)
+            return
+        except Exception:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(_RETRY_AFTER_S)
+
+
+async def retrying(run: Callable[[], Awaitable[T]], what: str, attempts: int = 3) -> T:
+    """Run a round again when a service dropped out under it (and say so)."""
+    for attempt in range(attempts):
+        try:
+            return await run()
+        except (RuntimeError, OSError, TimeoutError) as exc:
+            if attempt == attempts - 1:
+                raise
+            print(f"  {what} disturbed ({str(exc)[:120]}); retrying", flush=True)
+            await asyncio.sleep(_RETRY_AFTER_S)
+    raise AssertionError("unreachable")
 
 
 # --- a lean HTTP/1.1 client ---------------------------------------------------------------

@@ -13,9 +13,14 @@ import asyncpg
 import pytest
 
 CI = bool(os.environ.get("CI"))
-PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Overridable so a run can use private instances (docs/benchmarks.md shows how).
+PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
+PG_ADMIN_DSN = os.environ.get(
+    "TEST_PG_ADMIN_DSN", f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
+)
 AMQP_HOST = os.environ.get("TEST_AMQP_HOST", "127.0.0.1")
-AMQP_PORT = 5672
+AMQP_PORT = int(os.environ.get("TEST_AMQP_PORT", "5672"))
+RABBITMQ_NODE = os.environ.get("TEST_RABBITMQ_NODE")
 
 
 def require(service: str, reachable: bool, hint: str) -> None:
@@ -56,7 +61,7 @@ async def _admin(sql: str) -> None:
 def create_database() -> str:
     name = unique_name("imagequeue_test")
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+    return f"postgresql://postgres@127.0.0.1:{PG_PORT}/{name}"
 
 
 def drop_database(url: str) -> None:
@@ -65,7 +70,8 @@ def drop_database(url: str) -> None:
 
 
 def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=60)
+    node = ["-n", RABBITMQ_NODE] if RABBITMQ_NODE else []
+    subprocess.run(["rabbitmqctl", "-q", *node, *args], check=True, capture_output=True, timeout=60)
 
 
 def create_vhost() -> str:

@@ -12,12 +12,12 @@ from dataclasses import asdict
 import pytest
 
 from bench import fanout, latency, pipeline, upload_path
-from tests.services import AMQP_HOST, AMQP_PORT, port_open, require
+from tests.services import AMQP_HOST, AMQP_PORT, PG_PORT, port_open, require
 
 
 @pytest.fixture(autouse=True)
 def _services() -> None:
-    require("PostgreSQL", port_open("127.0.0.1", 5432), "127.0.0.1:5432")
+    require("PostgreSQL", port_open("127.0.0.1", PG_PORT), f"127.0.0.1:{PG_PORT}")
     require("RabbitMQ", port_open(AMQP_HOST, AMQP_PORT), f"{AMQP_HOST}:{AMQP_PORT}")
 
 
@@ -51,9 +51,7 @@ def test_upload_path_compares_with_the_bare_endpoint() -> None:
 
 
 def test_fanout_delivers_to_every_subscriber() -> None:
-    rows = fanout.run(
-        counts=[3], client_procs=1, rate=5, duration_s=0.4, drain_s=0.5, repeat=1
-    )
+    rows = fanout.run(counts=[3], client_procs=1, rate=5, duration_s=0.4, drain_s=0.5, repeat=1)
 
     assert [row.subscribers for row in rows] == [3]
     assert rows[0].delivered_share == 1.0
