@@ -163,13 +163,7 @@ class Stack:
         return server
 
     def start_worker(self, concurrency: int) -> Process:
-        worker = self.launcher.start("worker", "worker", "--concurrency", str(concurrency))
-        deadline = time.monotonic() + 60
-        while "consuming" not in worker.log():
-            if worker.popen.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"worker did not start:\n{worker.log()}")
-            time.sleep(0.1)
-        return worker
+        return self.launcher.start_worker(args=("--concurrency", str(concurrency)))
 
     def clear_storage(self) -> None:
         """Drop stored files between runs, so a long run does not fill the disk."""
