@@ -52,6 +52,9 @@ PROBE_ID_BASE = 900_000_000
 ROUND_ID_STRIDE = 1_000_000
 CONNECTS_IN_FLIGHT = 64
 READY_TIMEOUT_S = 180.0
+# Every probe goes to every connected subscriber: probing fast would load the server
+# with the very fan-out being measured.
+PROBE_INTERVAL_S = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,7 +196,7 @@ def measure(
             probe_seq += 1
             with suppress(queue.Empty):
                 while True:
-                    kind, value = results.get(timeout=0.5)
+                    kind, value = results.get(timeout=PROBE_INTERVAL_S)
                     if kind == "error":
                         raise RuntimeError(f"a subscriber failed: {value}")
                     ready_procs += kind == "ready"
