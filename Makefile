@@ -64,6 +64,10 @@ bench: install
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python -m bench.executor
 	$(BIN)/python -m bench.renditions
+	$(BIN)/python -m bench.pipeline            # full size: --count 200
+	$(BIN)/python -m bench.latency
+	$(BIN)/python -m bench.upload_path --duration-s 10   # full size: the default 30 s
+	$(BIN)/python -m bench.fanout
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache web/node_modules web/dist

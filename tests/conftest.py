@@ -16,6 +16,7 @@ from tests.processes import Launcher, launcher
 from tests.services import (
     AMQP_HOST,
     AMQP_PORT,
+    PG_PORT,
     create_database,
     create_vhost,
     delete_vhost,
@@ -29,7 +30,7 @@ TEST_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    require("PostgreSQL", port_open("127.0.0.1", 5432), "127.0.0.1:5432")
+    require("PostgreSQL", port_open("127.0.0.1", PG_PORT), f"127.0.0.1:{PG_PORT}")
     url = create_database()
     yield url
     drop_database(url)

@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -73,8 +73,10 @@ class Launcher:
         wait_healthy(base_url, process)
         return process, base_url
 
-    def start_worker(self, extra_env: dict[str, str] | None = None) -> Process:
-        process = self.start("worker", "worker", extra_env=extra_env)
+    def start_worker(
+        self, extra_env: dict[str, str] | None = None, *, args: Sequence[str] = ()
+    ) -> Process:
+        process = self.start("worker", "worker", *args, extra_env=extra_env)
         deadline = time.monotonic() + 30
         while "consuming" not in process.log():
             if process.popen.poll() is not None or time.monotonic() > deadline:

@@ -14,9 +14,14 @@ import asyncpg
 import pytest
 
 CI = bool(os.environ.get("CI"))
-PG_ADMIN_DSN = os.environ.get("TEST_PG_ADMIN_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
+# Overridable so a run can use private instances (docs/benchmarks.md shows how).
+PG_PORT = int(os.environ.get("TEST_PG_PORT", "5432"))
+PG_ADMIN_DSN = os.environ.get(
+    "TEST_PG_ADMIN_DSN", f"postgresql://postgres@127.0.0.1:{PG_PORT}/postgres"
+)
 AMQP_HOST = os.environ.get("TEST_AMQP_HOST", "127.0.0.1")
-AMQP_PORT = 5672
+AMQP_PORT = int(os.environ.get("TEST_AMQP_PORT", "5672"))
+RABBITMQ_NODE = os.environ.get("TEST_RABBITMQ_NODE")
 
 
 def require(service: str, reachable: bool, hint: str) -> None:
@@ -57,7 +62,7 @@ async def _admin(sql: str) -> None:
 def create_database() -> str:
     name = unique_name("imagequeue_test")
     asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
-    return f"postgresql://postgres@127.0.0.1:5432/{name}"
+    return f"postgresql://postgres@127.0.0.1:{PG_PORT}/{name}"
 
 
 def drop_database(url: str) -> None:
@@ -69,10 +74,13 @@ _RABBITMQCTL_UNAVAILABLE = 69
 
 
 def _rabbitmqctl(*args: str) -> None:
+    node = ["-n", RABBITMQ_NODE] if RABBITMQ_NODE else []
     # A fault test may have just restarted the broker: give it time to come back.
     deadline = time.monotonic() + 60
     while True:
-        result = subprocess.run(["rabbitmqctl", "-q", *args], capture_output=True, timeout=60)
+        result = subprocess.run(
+            ["rabbitmqctl", "-q", *node, *args], capture_output=True, timeout=60
+        )
         if result.returncode != _RABBITMQCTL_UNAVAILABLE or time.monotonic() > deadline:
             break
         time.sleep(1)

@@ -9,13 +9,13 @@ import asyncpg
 import pytest
 
 from infra.db.migrate import apply_migrations, ensure_database, load_migrations, migrate
-from tests.services import drop_database, port_open, require, unique_name
+from tests.services import PG_PORT, drop_database, port_open, require, unique_name
 
 
 @pytest.fixture
 def empty_database_url() -> Iterator[str]:
-    require("PostgreSQL", port_open("127.0.0.1", 5432), "127.0.0.1:5432")
-    url = f"postgresql://postgres@127.0.0.1:5432/{unique_name('imagequeue_migrate')}"
+    require("PostgreSQL", port_open("127.0.0.1", PG_PORT), f"127.0.0.1:{PG_PORT}")
+    url = f"postgresql://postgres@127.0.0.1:{PG_PORT}/{unique_name('imagequeue_migrate')}"
     yield url
     drop_database(url)
 

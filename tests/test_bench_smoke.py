@@ -1,0 +1,58 @@
+"""The end-to-end benchmarks at their smallest sizes, so they cannot rot.
+
+These check that each benchmark runs through and reports what it should; they assert
+nothing about timings, which belong in docs/benchmarks.md, not in a pass/fail test.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+
+import pytest
+
+from bench import fanout, latency, pipeline, upload_path
+from tests.services import AMQP_HOST, AMQP_PORT, PG_PORT, port_open, require
+
+
+@pytest.fixture(autouse=True)
+def _services() -> None:
+    require("PostgreSQL", port_open("127.0.0.1", PG_PORT), f"127.0.0.1:{PG_PORT}")
+    require("RabbitMQ", port_open(AMQP_HOST, AMQP_PORT), f"{AMQP_HOST}:{AMQP_PORT}")
+
+
+def test_pipeline_reports_limit_pipeline_and_ratio() -> None:
+    rows = pipeline.run(sizes=[2], workers_list=[1], count=2, distinct=1, repeat=1)
+
+    assert [(row.megapixels, row.workers, row.images) for row in rows] == [(2, 1, 2)]
+    row = asdict(rows[0])
+    assert {"limit_images_per_s", "pipeline_images_per_s", "ratio"} <= row.keys()
+    assert row["ratio"] > 0 and len(row["pipeline_runs_s"]) == 1
+
+
+def test_latency_reports_percentiles_and_overhead() -> None:
+    summary, rates, runs = latency.run(count=3, repeat=1, workers=1, utilisation=0.5, distinct=2)
+
+    assert len(runs) == 1 and len(runs[0]) == 3
+    for field in ("total_ms", "processing_ms", "overhead_ms", "event_ms"):
+        values = getattr(summary, field)
+        assert set(values) == {50, 95, 99} and all(math.isfinite(v) for v in values.values())
+    assert rates["interval_ms"] > 0
+
+
+def test_upload_path_compares_with_the_bare_endpoint() -> None:
+    rows = upload_path.run(sizes_mib=[0.25], clients=2, duration_s=1, repeat=1)
+
+    assert [row.target for row in rows] == ["ours", "bare"]
+    for row in rows:
+        assert row.rounds[0].requests > 0 and row.rounds[0].errors == 0
+        assert row.peak_rss_mib > 0
+    assert rows[1].vs_bare == 1.0
+
+
+def test_fanout_delivers_to_every_subscriber() -> None:
+    rows = fanout.run(counts=[3], client_procs=1, rate=5, duration_s=0.4, drain_s=0.5, repeat=1)
+
+    assert [row.subscribers for row in rows] == [3]
+    assert rows[0].delivered_share == 1.0
+    assert math.isfinite(rows[0].p99_ms) and rows[0].server_rss_mib > 0
