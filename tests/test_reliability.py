@@ -120,7 +120,24 @@ class Isolated:
 def isolated(
     service_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Isolated]:
-    database_url, amqp_url = create_database(), create_vhost()
+    database_url = create_database()
+    try:
+        amqp_url = create_vhost()
+        try:
+            yield from _isolated_stack(service_env, tmp_path, request, database_url, amqp_url)
+        finally:
+            delete_vhost(amqp_url)
+    finally:
+        drop_database(database_url)
+
+
+def _isolated_stack(
+    service_env: dict[str, str],
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+    database_url: str,
+    amqp_url: str,
+) -> Iterator[Isolated]:
     storage = tmp_path / "storage"
     env = {
         **service_env,
@@ -134,15 +151,11 @@ def isolated(
         "JOB_TIMEOUT_S": "15",
     }
     env.update(getattr(request, "param", {}))
-    try:
-        with launcher(env, tmp_path) as running:
-            server, base_url = running.start_server()
-            api = Api(base_url, storage)
-            yield Isolated(running, env, api, server, storage)
-            api.close()
-    finally:
-        delete_vhost(amqp_url)
-        drop_database(database_url)
+    with launcher(env, tmp_path) as running:
+        server, base_url = running.start_server()
+        api = Api(base_url, storage)
+        yield Isolated(running, env, api, server, storage)
+        api.close()
 
 
 def test_100_uploads_survive_five_worker_kills(isolated: Isolated) -> None:
