@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from infra.broker.messages import ImageJob
-from infra.broker.topology import JOB_QUEUE
+from infra.broker.topology import DEAD_LETTER_QUEUE, JOB_QUEUE
 from tests.client import Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
 from tests.images import photo
@@ -98,7 +98,9 @@ def test_client_filenames_never_reach_the_file_system(
     assert api.wait_final(str(image_id))["status"] == "COMPLETED"
 
 
-def test_an_undecodable_job_is_dropped_and_the_queue_keeps_moving(api: Api, amqp_url: str) -> None:
+def test_an_undecodable_job_is_dead_lettered_and_the_queue_keeps_moving(
+    api: Api, amqp_url: str
+) -> None:
     async def publish_garbage() -> None:
         connection = await aio_pika.connect(amqp_url)
         async with connection:
@@ -108,8 +110,17 @@ def test_an_undecodable_job_is_dropped_and_the_queue_keeps_moving(api: Api, amqp
                     aio_pika.Message(body), routing_key=JOB_QUEUE
                 )
 
+    async def dead_letters() -> int:
+        connection = await aio_pika.connect(amqp_url)
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.declare_queue(DEAD_LETTER_QUEUE, passive=True)
+            return queue.declaration_result.message_count or 0
+
+    before = asyncio.run(dead_letters())
     asyncio.run(publish_garbage())
     assert api.wait_final(api.upload("after-garbage.jpg", photo())["id"])["status"] == "COMPLETED"
+    assert asyncio.run(dead_letters()) == before + 3
 
 
 def test_unknown_ids_and_bad_cursors_get_clear_answers(api: Api) -> None:
