@@ -18,7 +18,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from infra.broker.messages import DecodeError, ImageJob
 from infra.broker.topology import declare_dead_letter_queue
-from infra.db import images, outbox
+from infra.db import outbox
 from infra.settings import Settings
 from worker.requeue import DEAD_LETTER_REASON_HEADER, DEAD_LETTERED_AT_HEADER, attempts_made
 
@@ -88,11 +88,10 @@ async def replay(settings: Settings, image_ids: set[int] | None) -> dict[str, li
                 if image_ids is not None and letter.image_id not in image_ids:
                     await message.nack(requeue=True)
                     continue
-                async with pool.acquire() as db, db.transaction():
-                    record = await images.requeue_failed(db, letter.image_id)
-                    if record is not None:
-                        job = ImageJob.decode(message.body)
-                        await outbox.enqueue(db, job)
+                async with pool.acquire() as db:
+                    record = await outbox.requeue_failed(
+                        db, letter.image_id, ImageJob.decode(message.body)
+                    )
                 if record is None:
                     # Deleted, or already processed again: the letter has nothing to do.
                     report["dropped"].append(f"image {letter.image_id}: not failed any more")

@@ -51,6 +51,9 @@ class OutboxRelay(BackgroundLoop):
     async def run(self) -> None:
         delay_s = _RETRY_MIN_S
         while True:
+            # Cleared before looking, not after waiting: a kick that lands while a batch
+            # is being published then starts the next batch at once instead of being lost.
+            self._wakeup.clear()
             try:
                 published = await self.publish_pending()
             except Exception as exc:
@@ -64,7 +67,6 @@ class OutboxRelay(BackgroundLoop):
                 continue  # more may be waiting
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), self._idle_poll_s)
-            self._wakeup.clear()
 
     async def publish_pending(self) -> int:
         """Publish up to one batch; the number published."""

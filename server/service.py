@@ -89,7 +89,7 @@ class ImageService:
         source: BinaryIO,
         renditions: Sequence[RenditionSpec] | None = None,
     ) -> ImageRecord:
-        """Store the original, insert a pending row, publish its job; return the row.
+        """Store the original, commit a pending row with its job (outbox); return the row.
 
         ``renditions`` (already validated) replace the worker's presets for this image; they
         travel in the row, not the job message, so the message stays the original design's.
@@ -142,10 +142,8 @@ class ImageService:
 
     async def retry(self, image_id: int) -> ImageRecord | None:
         """Requeue a FAILED image with a fresh attempt count; None unless it was FAILED."""
-        async with self._pool.acquire() as connection, connection.transaction():
-            record = await images.requeue_failed(connection, image_id)
-            if record is not None:
-                await outbox.enqueue(connection, job_for(record.id, record.original_path))
+        async with self._pool.acquire() as connection:
+            record = await outbox.requeue_failed(connection, image_id)
         if record is not None:
             self._relay.kick()
             log.info("image requeued by a client", extra={"image_id": image_id})

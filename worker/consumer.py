@@ -34,9 +34,9 @@ from worker.retries import RetryPolicy, is_transient, transient_reason
 
 log = logging.getLogger(__name__)
 
+_HAND_BACK_DELAY_S = 1.0
 # Recording a retry or a give-up in the row is best effort while the database is away;
 # the message (with its attempt header) carries the state until it is back.
-_HAND_BACK_DELAY_S = 1.0
 _DATABASE_DOWN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 # Past the time limit the pool process interrupts the job itself (SIGALRM); this much
@@ -268,12 +268,11 @@ class JobConsumer:
     async def _give_up(
         self, message: AbstractIncomingMessage, job: ImageJob, error: str, attempts: int
     ) -> JobOutcome:
-        with contextlib.suppress(*_DATABASE_DOWN):
-            await images.mark_failed(self._pool, job.image_id, error=error)
-        self._progress.failed(job.image_id, error)
+        # Out of attempts: park the job for a person before the image is marked failed.
         await self._requeuer.dead_letter(message, reason=error, attempts=attempts)
-        await message.ack()
-        return JobOutcome(job.image_id, "failed", error, reason="exhausted")
+        return await self._fail(
+            message, job.image_id, error, reason="exhausted", database_may_be_down=True
+        )
 
     def _targets(self, job: ImageJob, record: ImageRecord) -> list[Target]:
         """The thumb at the job's key, then the upload's own renditions or the presets."""
@@ -305,7 +304,8 @@ class JobConsumer:
             )
         except TimeoutError:
             # The pool process ignored SIGALRM (stuck inside C code): only killing it frees
-            # the slot. Jobs sharing the pool are requeued through BrokenProcessPool.
+            # the slot. Jobs sharing the pool fail with BrokenProcessPool, which is
+            # transient: they are retried, not blamed.
             log.error("job over the hard deadline: replacing the process pool")
             self._replace_executor()
             raise TimeLimitExceeded(self._limits.time_limit_s) from None
@@ -317,10 +317,17 @@ class JobConsumer:
         stuck.shutdown(wait=False, cancel_futures=True)
 
     async def _fail(
-        self, message: AbstractIncomingMessage, image_id: int, error: str, *, reason: str
+        self,
+        message: AbstractIncomingMessage,
+        image_id: int,
+        error: str,
+        *,
+        reason: str,
+        database_may_be_down: bool = False,
     ) -> JobOutcome:
-        # Permanent: a retry would fail the same way, so record it and ack.
-        await images.mark_failed(self._pool, image_id, error=error)
+        # Final: a retry would fail the same way, so record it and ack.
+        with contextlib.suppress(*(_DATABASE_DOWN if database_may_be_down else ())):
+            await images.mark_failed(self._pool, image_id, error=error)
         self._progress.failed(image_id, error)
         await message.ack()
         return JobOutcome(image_id, "failed", error, reason=reason)

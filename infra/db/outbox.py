@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import asyncpg
+from asyncpg.pool import PoolConnectionProxy
+
 from infra.broker.messages import ImageJob
-from infra.db.images import Executor
+from infra.db import images
+from infra.db.images import Executor, ImageRecord
+from infra.renditions import job_for
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +48,18 @@ async def delete(connection: Executor, entry_ids: list[int]) -> None:
     await connection.execute("DELETE FROM job_outbox WHERE id = ANY($1::bigint[])", entry_ids)
 
 
-async def record_failure(connection: Executor, entry_id: int, error: str) -> None:
-    await connection.execute(
-        "UPDATE job_outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1",
-        entry_id,
-        error,
-    )
+async def requeue_failed(
+    connection: asyncpg.Connection | PoolConnectionProxy,
+    image_id: int,
+    job: ImageJob | None = None,
+) -> ImageRecord | None:
+    """A FAILED image back to pending with its job in the outbox, in one transaction.
 
-
-async def pending_count(db: Executor) -> int:
-    count: int = await db.fetchval("SELECT count(*) FROM job_outbox")
-    return count
+    ``job`` defaults to the image's own; a dead letter's body may be passed to replay it as
+    it was. None (and nothing written) unless the image was FAILED.
+    """
+    async with connection.transaction():
+        record = await images.requeue_failed(connection, image_id)
+        if record is not None:
+            await enqueue(connection, job or job_for(record.id, record.original_path))
+    return record

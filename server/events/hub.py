@@ -81,7 +81,6 @@ class EventHub:
     def __init__(self, *, max_buffered_images: int = 1000) -> None:
         self._subscribers: set[Subscriber] = set()
         self._max_buffered_images = max_buffered_images
-        self.delivered = 0
 
     @property
     def subscriber_count(self) -> int:
@@ -105,7 +104,6 @@ class EventHub:
             if subscriber.wants(event):
                 subscriber.offer(event)
                 delivered += 1
-        self.delivered += delivered
         EVENTS_DELIVERED.inc(delivered)
 
     def resync_all(self, since: datetime) -> None:

@@ -35,7 +35,7 @@ class EventListener(BackgroundLoop):
         self._connect_timeout_s = connect_timeout_s
         self._hub = hub
         self._lost_at: datetime | None = None
-        self.connected = asyncio.Event()
+        self._connected = False
 
     async def run(self) -> None:
         delay_s = _RETRY_MIN_S
@@ -47,9 +47,9 @@ class EventListener(BackgroundLoop):
                 raise
             except Exception as exc:
                 log.warning("event listener disconnected (%s); retrying in %.1f s", exc, delay_s)
-            if self.connected.is_set():
+            if self._connected:
                 self._lost_at = datetime.now(UTC)
-            self.connected.clear()
+            self._connected = False
             await asyncio.sleep(delay_s)
             delay_s = min(delay_s * 2, _RETRY_MAX_S)
 
@@ -67,7 +67,7 @@ class EventListener(BackgroundLoop):
             queue = await declare_event_listener_queue(channel)
             await queue.consume(self._on_message, no_ack=True)
             log.info("listening for image events on %s", queue.name)
-            self.connected.set()
+            self._connected = True
             if self._lost_at is not None:
                 # Events published while we were away are gone with the old queue.
                 self._hub.resync_all(self._lost_at - _RESYNC_MARGIN)

@@ -5,9 +5,7 @@ CREATE TABLE job_outbox (
     id          BIGSERIAL PRIMARY KEY,
     image_id    INTEGER NOT NULL REFERENCES images (id) ON DELETE CASCADE,
     job         BYTEA NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL DEFAULT now(),
-    attempts    INTEGER NOT NULL DEFAULT 0,
-    last_error  TEXT
+    created_at  TIMESTAMPTZ NOT NULL DEFAULT now()
 );
 
 CREATE INDEX job_outbox_image_id_idx ON job_outbox (image_id);
