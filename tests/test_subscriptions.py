@@ -14,17 +14,9 @@ from tests.faults import restart_rabbitmq
 from tests.images import photo
 from tests.processes import Launcher
 from tests.scraping import scrape, value, wait_for
-from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription
+from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription, assert_moves_forward
 
 FINAL = ("COMPLETED", "FAILED")
-
-
-def _assert_moves_forward(updates: list[dict[str, object]]) -> None:
-    order = {"PENDING": 0, "PROCESSING": 1, "COMPLETED": 2, "FAILED": 2}
-    ranks = [order[str(u["status"])] for u in updates]
-    assert ranks == sorted(ranks), updates
-    progress = [float(u["progress"]) for u in updates]  # type: ignore[arg-type]
-    assert progress == sorted(progress), updates
 
 
 @pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
@@ -44,7 +36,7 @@ def test_events_arrive_in_order_then_the_subscription_completes(api: Api, protoc
     assert "PROCESSING" in statuses
     stages = [u["stage"] for u in updates]
     assert "decoded" in stages and "rendition:thumb" in stages
-    _assert_moves_forward(updates)
+    assert_moves_forward(updates)
     assert updates[-1]["progress"] == 1.0
     assert updates[-1]["image"]["thumbnailUrl"].endswith(f"/api/thumbnails/{image_id}")
 
@@ -65,7 +57,7 @@ def test_subscribing_right_after_upload_sees_the_rest_and_completes(api: Api) ->
         watcher.close()
     for image_id in ids:
         mine = [u for u in updates if u["id"] == image_id]
-        _assert_moves_forward(mine)
+        assert_moves_forward(mine)
         assert mine[-1]["status"] == "COMPLETED"
 
 

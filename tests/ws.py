@@ -19,7 +19,15 @@ UPDATES = (
 class Subscription:
     """One subscription on its own connection, in either protocol."""
 
-    def __init__(self, base_url: str, protocol: str, ids: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        protocol: str,
+        ids: list[str] | None = None,
+        *,
+        query: str = UPDATES,
+        variables: dict[str, Any] | None = None,
+    ) -> None:
         self.protocol = protocol
         url = base_url.replace("http://", "ws://") + "/graphql"
         self.socket: ClientConnection = connect(url, subprotocols=[protocol], open_timeout=10)  # type: ignore[list-item]
@@ -27,7 +35,7 @@ class Subscription:
         while self._receive(10)["type"] != "connection_ack":
             pass
         start = "subscribe" if protocol == TRANSPORT_WS else "start"
-        payload = {"query": UPDATES, "variables": {"ids": ids}}
+        payload = {"query": query, "variables": {"ids": ids} if variables is None else variables}
         self.socket.send(json.dumps({"id": "1", "type": start, "payload": payload}))
 
     def _receive(self, timeout_s: float) -> dict[str, Any]:
@@ -51,7 +59,8 @@ class Subscription:
             return None
         assert message["type"] in ("next", "data"), message
         assert not message["payload"].get("errors"), message["payload"]
-        update: dict[str, Any] = message["payload"]["data"]["imageUpdates"]
+        data: dict[str, Any] = message["payload"]["data"]
+        update: dict[str, Any] = data.get("imageUpdates") or next(iter(data.values()))
         return update
 
     def updates_until_complete(self, timeout_s: float = 60) -> list[dict[str, Any]]:
@@ -73,3 +82,12 @@ class Subscription:
 
     def close(self) -> None:
         self.socket.close()
+
+
+def assert_moves_forward(updates: list[dict[str, object]]) -> None:
+    """Statuses never go back, and progress only rises."""
+    order = {"PENDING": 0, "PROCESSING": 1, "COMPLETED": 2, "FAILED": 2}
+    ranks = [order[str(u["status"])] for u in updates]
+    assert ranks == sorted(ranks), updates
+    progress = [float(u["progress"]) for u in updates]  # type: ignore[arg-type]
+    assert progress == sorted(progress), updates

@@ -23,16 +23,16 @@ class Urls:
         for socket_scheme, http_scheme in (("ws://", "http://"), ("wss://", "https://")):
             if base_url.startswith(socket_scheme):
                 base_url = http_scheme + base_url[len(socket_scheme) :]
-        self._base = base_url.rstrip("/")
+        self.base = base_url.rstrip("/")
 
     def original(self, image_id: int) -> str:
-        return f"{self._base}/api/images/{image_id}/original"
+        return f"{self.base}/api/images/{image_id}/original"
 
     def thumbnail(self, image_id: int) -> str:
-        return f"{self._base}/api/thumbnails/{image_id}"
+        return f"{self.base}/api/thumbnails/{image_id}"
 
     def rendition(self, image_id: int, name: str) -> str:
-        return f"{self._base}/api/images/{image_id}/renditions/{name}"
+        return f"{self.base}/api/images/{image_id}/renditions/{name}"
 
 
 @dataclass

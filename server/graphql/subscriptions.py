@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
+from contextlib import aclosing
 
 import strawberry
 from strawberry.types import Info
@@ -60,6 +61,22 @@ class _Watch:
         return True
 
 
+async def watch_all(
+    context: Context,
+) -> AsyncGenerator[tuple[ImageEvent, ImageRecord | None], None]:
+    """Every image's events, forever; after a listener reconnect, what changed meanwhile."""
+    with context.hub.subscribe() as subscriber:
+        while True:
+            item = await subscriber.next()
+            if isinstance(item, Resync):
+                # The changes we may have missed, as their current state.
+                changed = await context.service.changed_since(item.since, limit=_RESYNC_MAX_IMAGES)
+                for record in changed:
+                    yield event_from_record(record), record
+            else:
+                yield item, None
+
+
 @strawberry.type
 class Subscription:
     @strawberry.subscription(
@@ -74,18 +91,10 @@ class Subscription:
     ) -> AsyncGenerator[ImageUpdate, None]:
         context = info.context
         if ids is None:
-            with context.hub.subscribe() as subscriber:
-                while True:
-                    item = await subscriber.next()
-                    if isinstance(item, Resync):
-                        # The changes we may have missed, as their current state.
-                        changed = await context.service.changed_since(
-                            item.since, limit=_RESYNC_MAX_IMAGES
-                        )
-                        for record in changed:
-                            yield ImageUpdate.from_event(event_from_record(record), record)
-                    else:
-                        yield ImageUpdate.from_event(item)
+            async with aclosing(watch_all(context)) as updates:
+                async for event, record in updates:
+                    yield ImageUpdate.from_event(event, record)
+            return
 
         image_ids = _parse_ids(ids or [], context.max_subscription_ids)
         # Subscribe before reading the database, so nothing between the two is missed.
