@@ -156,10 +156,10 @@ class ImageService:
         source.seek(0)
         image_format = self._sniff_format(filename, source)
         content_type, extension = ACCEPTED_FORMATS[image_format]
-        source.seek(0)
         key = f"originals/{uuid.uuid4().hex}.{extension}"
         try:
-            size = self._storage.save_stream(key, source, max_bytes=self._max_upload_bytes)
+            # A staged upload (server/upload_form.py) is renamed into place, not copied.
+            size = self._storage.adopt(key, source, max_bytes=self._max_upload_bytes)
         except UploadTooLarge as exc:
             raise UploadRejected(filename, str(exc), status_code=413) from exc
         return _StoredOriginal(key, size, content_type)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import socket
+import time
 
 import aio_pika
 import asyncpg
@@ -72,6 +74,58 @@ def test_upload_over_the_size_limit_is_rejected_and_leaves_no_file(api: Api) -> 
 
     assert api.stored_originals() == files_before
     assert _row_count(api) == rows_before
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"--b\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--b--\r\n", "no name"),
+        (b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n', "cut"),
+        (b"not multipart at all", "garbage"),
+    ],
+)
+def test_a_malformed_multipart_body_is_refused_and_leaves_nothing(
+    api: Api, body: bytes, problem: str
+) -> None:
+    files_before, rows_before = api.stored_originals(), _row_count(api)
+    headers = {"content-type": "multipart/form-data; boundary=b"}
+
+    rest = api.http.post("/api/upload", content=body, headers=headers)
+    graphql = api.http.post("/graphql", content=body, headers=headers)
+
+    assert rest.status_code == 400, problem
+    assert "error" in rest.json()
+    assert graphql.status_code == 400, problem
+    assert api.stored_originals() == files_before
+    assert _row_count(api) == rows_before
+
+
+def test_an_upload_abandoned_mid_body_leaves_no_file(api: Api) -> None:
+    files_before = api.stored_originals()
+    host, port = api.base_url.removeprefix("http://").split(":")
+    head = (
+        b'--b\r\nContent-Disposition: form-data; name="image"; filename="gone.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n"
+    )
+    part = head + photo(1600, 1200)[:200_000]
+    request = (
+        f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\n"
+        "Content-Type: multipart/form-data; boundary=b\r\n"
+        f"Content-Length: {len(part) + 1_000_000}\r\n\r\n"
+    ).encode()
+    # Given a client that sends part of its file, then goes away
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(request + part)
+        deadline = time.monotonic() + 10
+        while len(api.stored_originals()) == len(files_before):
+            assert time.monotonic() < deadline, "the upload never started"
+            time.sleep(0.02)
+    # Then its partial file is removed, and the server goes on serving
+    deadline = time.monotonic() + 10
+    while api.stored_originals() != files_before:
+        assert time.monotonic() < deadline, api.stored_originals()
+        time.sleep(0.05)
+    assert api.wait_final(api.upload("after.jpg", photo())["id"])["status"] == "COMPLETED"
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,31 @@ def test_a_failing_writer_leaves_no_partial_file(tmp_path: Path) -> None:
     assert _files(tmp_path) == []
 
 
+def test_a_staged_upload_is_adopted_whole_or_leaves_nothing(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    content = b"z" * (2 * 1024 * 1024 + 3)
+    # Adopted: the whole file under its key, and nothing else once the upload is closed
+    with storage.staging_file() as staged:
+        staged.write(content)
+        assert storage.adopt("originals/a.jpg", staged, max_bytes=10**8) == len(content)
+    assert _files(tmp_path) == [tmp_path / "originals/a.jpg"]
+    assert (tmp_path / "originals/a.jpg").read_bytes() == content
+    # Over the limit, or never adopted (a rejected upload): nothing left
+    with storage.staging_file() as staged:
+        staged.write(b"y" * 1001)
+        with pytest.raises(UploadTooLarge, match="larger than the limit of 1000 bytes"):
+            storage.adopt("originals/big.jpg", staged, max_bytes=1000)
+    with storage.staging_file() as staged:
+        staged.write(b"rejected")
+    assert _files(tmp_path) == [tmp_path / "originals/a.jpg"]
+
+
+def test_adopting_any_other_file_copies_it(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    assert storage.adopt("originals/b.jpg", io.BytesIO(b"bytes"), max_bytes=100) == 5
+    assert (tmp_path / "originals/b.jpg").read_bytes() == b"bytes"
+
+
 @pytest.mark.parametrize("key", ["../escape", "/etc/passwd", "a/../../b", "", "a\x00b"])
 def test_keys_cannot_leave_the_root(tmp_path: Path, key: str) -> None:
     storage = LocalStorage(tmp_path / "root")

@@ -9,6 +9,8 @@ block, so async callers run them in a thread.
 from __future__ import annotations
 
 import abc
+import io
+import tempfile
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from pathlib import Path
@@ -29,6 +31,10 @@ class InvalidKey(StorageError):
     pass
 
 
+class StagedFile(io.BufferedRandom):
+    """An incoming upload being written, discarded when closed unless adopted."""
+
+
 class Storage(abc.ABC):
     @abc.abstractmethod
     def save_stream(self, key: str, source: BinaryIO, *, max_bytes: int) -> int:
@@ -37,6 +43,25 @@ class Storage(abc.ABC):
         Raises ``UploadTooLarge`` as soon as more than ``max_bytes`` have been read; either
         the whole file appears under ``key`` or nothing does.
         """
+
+    def staging_file(self) -> StagedFile:
+        """A nameless file for an upload as it arrives, to be ``adopt``ed or dropped.
+
+        Here a temporary file, which ``adopt`` copies; a backend that can do better (a
+        file already on its own disk) overrides both.
+        """
+        raw = tempfile.TemporaryFile(buffering=0)  # noqa: SIM115 (the caller closes it)
+        assert isinstance(raw, io.RawIOBase)
+        return StagedFile(raw)
+
+    def adopt(self, key: str, staged: BinaryIO, *, max_bytes: int) -> int:
+        """Store a staged upload (or any readable file) under ``key``; return its size.
+
+        The same guarantees as ``save_stream``: ``UploadTooLarge`` past ``max_bytes``, and
+        either the whole file appears under ``key`` or nothing does.
+        """
+        staged.seek(0)
+        return self.save_stream(key, staged, max_bytes=max_bytes)
 
     @abc.abstractmethod
     def atomic_writer(self, key: str) -> AbstractContextManager[BinaryIO]:

@@ -3,15 +3,36 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import secrets
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
 
-from infra.storage import InvalidKey, Storage, StorageError, UploadTooLarge
+from infra.storage import InvalidKey, StagedFile, Storage, StorageError, UploadTooLarge
 
 _COPY_CHUNK_BYTES = 1024 * 1024
+
+
+_STAGING_DIR = "originals"
+"""Where uploads are written as they arrive: beside their final place, same file system."""
+
+
+class _StagingFile(StagedFile):
+    """A ``.part`` file in the storage; closing it removes it unless it was adopted."""
+
+    def __init__(self, raw: io.FileIO, temp_path: Path) -> None:
+        super().__init__(raw)
+        self.temp_path = temp_path
+        self.adopted = False
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            if not self.adopted:
+                self.temp_path.unlink(missing_ok=True)
 
 
 class LocalStorage(Storage):
@@ -64,6 +85,32 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise StorageError(f"cannot store {key}: {exc}") from exc
         return written
+
+    def staging_file(self) -> StagedFile:
+        # On the storage's own disk, so adopting it is a rename, not a copy.
+        temp = self._temp_sibling(self._path(f"{_STAGING_DIR}/upload"))
+        try:
+            temp.parent.mkdir(parents=True, exist_ok=True)
+            return _StagingFile(io.FileIO(temp, "x+"), temp)
+        except OSError as exc:
+            raise StorageError(f"cannot stage an upload: {exc}") from exc
+
+    def adopt(self, key: str, staged: BinaryIO, *, max_bytes: int) -> int:
+        if not isinstance(staged, _StagingFile):
+            return super().adopt(key, staged, max_bytes=max_bytes)
+        path = self._path(key)
+        try:
+            staged.flush()
+            size = os.fstat(staged.fileno()).st_size
+            if size > max_bytes:
+                raise UploadTooLarge(max_bytes)
+            os.fsync(staged.fileno())
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staged.temp_path.replace(path)
+        except OSError as exc:
+            raise StorageError(f"cannot store {key}: {exc}") from exc
+        staged.adopted = True
+        return size
 
     def open_read(self, key: str) -> BinaryIO:
         try:

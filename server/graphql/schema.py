@@ -7,6 +7,7 @@ from functools import partial
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -30,6 +31,13 @@ class QueryLimits:
 
 
 def build_schema(limits: QueryLimits = QueryLimits()) -> strawberry.Schema:
+    # The depth and alias limiters make a new validation rule class per instance, and
+    # the rule classes are part of ValidationCache's key: built per operation, they made
+    # every lookup a miss (~11 % of an upload's CPU). Built once, the key is stable.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
+    ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -41,9 +49,8 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> strawberry.Schema:
             # Bounded LRU caches, so arbitrary query texts cannot grow them.
             ParserCache,
             ValidationCache,
-            partial(QueryDepthLimiter, max_depth=limits.max_depth),
+            partial(AddValidationRules, limit_rules),
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
-            partial(MaxAliasesLimiter, max_alias_count=limits.max_aliases),
             RejectedUploadsExtension,
             partial(MaskErrors, should_mask_error=should_mask_error),
         ],

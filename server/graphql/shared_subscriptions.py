@@ -156,9 +156,9 @@ class SharedPayloads:
     def __init__(self, schema: BaseSchema, *, max_entries: int = 1024) -> None:
         self._schema = schema
         self._max_entries = max_entries
-        self._payloads: OrderedDict[tuple[SharedDocument, ImageEvent], asyncio.Task[str]] = (
-            OrderedDict()
-        )
+        self._payloads: OrderedDict[
+            tuple[SharedDocument, ImageEvent], asyncio.Task[EncodedPayload]
+        ] = OrderedDict()
         self._valid: OrderedDict[SharedDocument, bool] = OrderedDict()
 
     async def is_valid(self, document: SharedDocument, context: Context) -> bool:
@@ -188,10 +188,14 @@ class SharedPayloads:
             update = ImageUpdate.from_event(event, record)
             task = asyncio.ensure_future(self._encode(document, update, context))
             _remember(self._payloads, key, task, self._max_entries)
+        if task.done():
+            return task.result()
         # Shielded: one subscriber leaving must not cancel the others' payload.
-        return EncodedPayload(await asyncio.shield(task))
+        return await asyncio.shield(task)
 
-    async def _encode(self, document: SharedDocument, update: ImageUpdate, context: Context) -> str:
+    async def _encode(
+        self, document: SharedDocument, update: ImageUpdate, context: Context
+    ) -> EncodedPayload:
         result = await self._execute(document, update, context)
         # The shape Strawberry's own `next` message has.
         payload: dict[str, Any] = {"data": result.data}
@@ -199,7 +203,7 @@ class SharedPayloads:
             payload["errors"] = [error.formatted for error in result.errors]
         if result.extensions:
             payload["extensions"] = result.extensions
-        return json.dumps(payload, separators=(",", ":"))
+        return EncodedPayload(json.dumps(payload, separators=(",", ":")))
 
     async def _execute(
         self, document: SharedDocument, update: ImageUpdate, context: Context

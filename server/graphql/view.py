@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from cross_web import FormData, StarletteRequestAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
@@ -16,14 +17,41 @@ from server.graphql.shared_subscriptions import (
     SharedSubscriptionsHandler,
 )
 from server.resources import resources_of
+from server.upload_form import read_form
+
+MAX_FILES_PARSED = 1000
+"""As Starlette's default; `uploadImages` answers more than MAX_FILES_PER_REQUEST itself."""
+
+
+class _StagingRequestAdapter(StarletteRequestAdapter):
+    """Multipart uploads go straight into storage (server/upload_form.py)."""
+
+    async def get_form_data(self) -> FormData:
+        request = self._request
+        storage = resources_of(request.app).storage
+        form = await read_form(request, storage.staging_file, max_files=MAX_FILES_PARSED)
+        # Closed by GraphQLView.run once the response exists: a staged file is removed on
+        # close unless it was adopted, and waiting for garbage collection would leave it.
+        request.state.staged_form = form
+        return FormData(files=form, form=form)
 
 
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = SharedSubscriptionsHandler
+    request_adapter_class = _StagingRequestAdapter
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.shared_payloads = SharedPayloads(self.schema)
+
+    async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return await super().run(request, *args, **kwargs)
+        finally:
+            if isinstance(request, Request) and (
+                form := getattr(request.state, "staged_form", None)
+            ):
+                await form.close()
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket

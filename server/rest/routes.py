@@ -14,6 +14,7 @@ from infra.renditions import OutputFormat
 from infra.storage import StorageError
 from server.resources import resources_of
 from server.service import ServiceUnavailable, UploadRejected
+from server.upload_form import InvalidForm, read_form
 
 UPLOAD_FIELD = "image"
 
@@ -57,17 +58,26 @@ async def _find(request: Request) -> ImageRecord | JSONResponse:
 
 
 async def upload(request: Request) -> Response:
-    service = resources_of(request.app).service
-    async with request.form(max_files=1) as form:
+    resources = resources_of(request.app)
+    not_a_form = _error(400, f"send the image as multipart/form-data field {UPLOAD_FIELD!r}")
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return not_a_form
+    try:
+        form = await read_form(request, resources.storage.staging_file, max_files=1)
+    except InvalidForm as exc:
+        return _error(400, f"invalid multipart form: {exc}")
+    try:
         file = form.get(UPLOAD_FIELD)
         if not isinstance(file, UploadFile):
-            return _error(400, f"send the image as multipart/form-data field {UPLOAD_FIELD!r}")
+            return not_a_form
         try:
-            record = await service.upload(file.filename, file.file)
+            record = await resources.service.upload(file.filename, file.file)
         except UploadRejected as rejected:
             return _error(rejected.status_code, str(rejected), filename=rejected.filename)
         except ServiceUnavailable as exc:
             return _error(503, str(exc))
+    finally:
+        await form.close()
     return JSONResponse(
         {
             "id": record.id,
