@@ -4,10 +4,10 @@ Most subscribers of a busy server are dashboards sending the same document: ever
 events, no ``ids``. Strawberry executes a subscription's document for each subscriber and
 each event; at 1,000 subscribers that was 88 % of the server's CPU and put p99 delivery
 at 1.6 s (docs/benchmarks.md). Here a ``graphql-transport-ws`` subscription whose only root
-field is ``imageUpdates`` without arguments keeps its own hub subscriber (so buffering and
-the slow-reader policy are unchanged), but its ``next`` payload is executed and encoded
-once per event for each distinct document, variables and base URL, and every socket sends
-that same text. Any other operation goes through Strawberry as before.
+field is ``imageUpdates`` with ``ids`` absent or null keeps its own hub subscriber (so
+buffering and the slow-reader policy are unchanged), but its ``next`` payload is executed
+and encoded once per event for each distinct document, variables and base URL, and every
+socket sends that same text. Any other operation goes through Strawberry as before.
 """
 
 from __future__ import annotations
@@ -72,14 +72,15 @@ def shared_document(
     shape = _watch_all_shape(query, operation_name)
     if shape is None:
         return None
+    variables = variables or {}
     if shape.ids_variable is not None:
         # `imageUpdates(ids: $ids)` watches all images only when $ids ends up null.
-        if (variables or {}).get(shape.ids_variable) is not None:
+        if variables.get(shape.ids_variable) is not None:
             return None
-        if shape.ids_variable not in (variables or {}) and shape.ids_default_is_set:
+        if shape.ids_variable not in variables and shape.ids_default_is_set:
             return None
     try:
-        variables_json = json.dumps(variables or {}, sort_keys=True, separators=(",", ":"))
+        variables_json = json.dumps(variables, sort_keys=True, separators=(",", ":"))
     except (TypeError, ValueError):
         return None
     return SharedDocument(query, operation_name, variables_json, base_url)

@@ -48,9 +48,7 @@ class GraphQLView(GraphQL[Context, None]):
         try:
             return await super().run(request, *args, **kwargs)
         finally:
-            if isinstance(request, Request) and (
-                form := getattr(request.state, "staged_form", None)
-            ):
+            if form := getattr(request.state, "staged_form", None):
                 await form.close()
 
     async def get_context(

@@ -17,6 +17,7 @@ from server.service import ServiceUnavailable, UploadRejected
 from server.upload_form import InvalidForm, read_form
 
 UPLOAD_FIELD = "image"
+_NOT_A_FORM = f"send the image as multipart/form-data field {UPLOAD_FIELD!r}"
 
 
 def image_json(record: ImageRecord) -> dict[str, Any]:
@@ -59,9 +60,8 @@ async def _find(request: Request) -> ImageRecord | JSONResponse:
 
 async def upload(request: Request) -> Response:
     resources = resources_of(request.app)
-    not_a_form = _error(400, f"send the image as multipart/form-data field {UPLOAD_FIELD!r}")
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        return not_a_form
+        return _error(400, _NOT_A_FORM)
     try:
         form = await read_form(request, resources.storage.staging_file, max_files=1)
     except InvalidForm as exc:
@@ -69,7 +69,7 @@ async def upload(request: Request) -> Response:
     try:
         file = form.get(UPLOAD_FIELD)
         if not isinstance(file, UploadFile):
-            return not_a_form
+            return _error(400, _NOT_A_FORM)
         try:
             record = await resources.service.upload(file.filename, file.file)
         except UploadRejected as rejected:
