@@ -34,7 +34,7 @@ async def _queue_state(settings: Settings) -> dict[str, Any]:
     broker = await connect(settings, client_name="imagequeue-stats")
     try:
         # Passive: stats must never create the queue (or change its arguments).
-        messages, consumers = await job_queue_state(await broker.channel())
+        messages, consumers = await job_queue_state(broker)
     except Exception as exc:
         return {"name": JOB_QUEUE, "error": f"{type(exc).__name__}: {exc}"}
     finally:

@@ -34,6 +34,7 @@ def create_app(settings: Settings) -> Starlette:
     )
     view = GraphQLView(
         schema,
+        max_query_tokens=settings.graphql_max_tokens,
         multipart_uploads_enabled=True,
         # graphql-ws gets "ka" messages; both protocols also get WebSocket ping frames
         # from uvicorn, and graphql-transport-ws clients' pings are answered.

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -23,7 +22,7 @@ class BodyLimitMiddleware:
             return
         declared = Headers(scope=scope).get("content-length")
         if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._reject(send)
+            await self._reject(scope, receive, send)
             return
 
         received = 0
@@ -47,20 +46,13 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not response_started:
-                await self._reject(send)
+                await self._reject(scope, receive, send)
 
-    async def _reject(self, send: Send) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = f"request body is larger than the limit of {self.max_body_bytes} bytes"
-        body = json.dumps({"error": message, "errors": [{"message": message}]}).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"connection", b"close"),
-                ],
-            }
+        response = JSONResponse(
+            {"error": message, "errors": [{"message": message}]},
+            status_code=413,
+            headers={"connection": "close"},
         )
-        await send({"type": "http.response.body", "body": body})
+        await response(scope, receive, send)

@@ -8,9 +8,8 @@ requests already force one through their content type.
 
 from __future__ import annotations
 
-import json
-
 from starlette.datastructures import Headers
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 _SIMPLE_CONTENT_TYPES = frozenset(
@@ -33,18 +32,8 @@ class CSRFPreventionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and scope["method"] == "POST" and _needs_preflight(scope):
-            body = json.dumps({"errors": [{"message": CSRF_MESSAGE}]}).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 400,
-                    "headers": [
-                        (b"content-type", b"application/json"),
-                        (b"content-length", str(len(body)).encode()),
-                    ],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
+            response = JSONResponse({"errors": [{"message": CSRF_MESSAGE}]}, status_code=400)
+            await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
 

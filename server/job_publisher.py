@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from aio_pika.abc import AbstractChannel
 
-from infra.broker.messages import ImageJob
 from infra.broker.topology import JOB_QUEUE, persistent_json
 
 
@@ -14,9 +13,10 @@ class JobPublisher:
         # ``publish`` returns only once the broker has taken responsibility.
         self._channel = channel
 
-    async def publish(self, job: ImageJob) -> None:
+    async def publish(self, image_id: int, job: bytes) -> None:
+        """``job``: an encoded ``ImageJob``, as the outbox holds it."""
         await self._channel.default_exchange.publish(
-            persistent_json(job.encode(), message_id=f"image-{job.image_id}"),
+            persistent_json(job, message_id=f"image-{image_id}"),
             routing_key=JOB_QUEUE,
             mandatory=True,
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from aio_pika.abc import AbstractConnection
@@ -15,23 +14,12 @@ from server.resources import resources_of
 
 log = logging.getLogger(__name__)
 
-_QUEUE_STATE_TIMEOUT_S = 2.0
-
 
 async def refresh_queue_gauges(broker: AbstractConnection) -> None:
-    """Passive-declare the job queue on a channel of its own and record depth and consumers.
-
-    A passive declare of a missing queue closes its channel (404), so it must not share the
-    publisher's. On failure the gauges are cleared: no number is better than a stale one.
-    """
+    """Record the job queue's depth and consumers; on failure clear the gauges, since no
+    number is better than a stale one."""
     try:
-        async with asyncio.timeout(_QUEUE_STATE_TIMEOUT_S):
-            channel = await broker.channel()
-            try:
-                messages, consumers = await job_queue_state(channel)
-            finally:
-                if not channel.is_closed:
-                    await channel.close()
+        messages, consumers = await job_queue_state(broker)
     except Exception as exc:
         log.warning("queue state unavailable", extra={"queue": JOB_QUEUE, "error": repr(exc)})
         metrics.QUEUE_MESSAGES.clear()

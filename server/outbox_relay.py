@@ -15,7 +15,7 @@ import logging
 import asyncpg
 
 from infra.broker.events import EventPublisher
-from infra.broker.messages import ImageEvent, ImageJob
+from infra.broker.messages import ImageEvent
 from infra.db import outbox
 from server.background import BackgroundLoop
 from server.job_publisher import JobPublisher
@@ -74,11 +74,12 @@ class OutboxRelay(BackgroundLoop):
         published: list[int] = []
         async with self._pool.acquire() as connection, connection.transaction():
             for entry in await outbox.claim_batch(connection, limit=_BATCH_SIZE):
-                job = ImageJob.decode(entry.job)
                 try:
                     # PENDING first: once the job is out, a worker's PROCESSING may follow.
-                    await self._events.publish(ImageEvent(job.image_id, "pending", 0.0, "queued"))
-                    await self._publisher.publish(job)
+                    pending = ImageEvent(entry.image_id, "pending", 0.0, "queued")
+                    await self._events.publish(pending)
+                    # As committed with the row: the job is passed on, not decoded again.
+                    await self._publisher.publish(entry.image_id, entry.job)
                 except Exception as exc:
                     failure = exc
                     break

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from server.graphql.schema import QueryLimits
 from server.graphql.shared_subscriptions import shared_document
 from tests.client import Api
 from tests.images import photo
@@ -134,5 +135,7 @@ def test_an_ids_variable_with_a_default_still_watches_only_those_ids(api: Api) -
 def test_only_documents_watching_all_images_are_shared(
     query: str, variables: dict[str, Any] | None, shared: bool
 ) -> None:
-    document = shared_document(query, variables, None, base_url="http://localhost")
+    document = shared_document(
+        query, variables, None, base_url="http://localhost", max_tokens=QueryLimits().max_tokens
+    )
     assert (document is not None) == shared

@@ -72,6 +72,10 @@ EVENT_VERSION = 1
 _EVENT_STATUSES = frozenset({"pending", "processing", "completed", "failed"})
 
 
+FINAL_STATUSES = frozenset({"completed", "failed"})
+"""Event statuses after which an image sends no more events."""
+
+
 @dataclass(frozen=True, slots=True)
 class ImageEvent:
     """A change in an image's processing, published to the events exchange.

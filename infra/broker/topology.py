@@ -5,10 +5,11 @@ No other module spells a queue or exchange name; they import it from here.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractQueue
 
 JOB_QUEUE = "image_processing"
 """The original design's queue name: producers written against it keep working."""
@@ -76,9 +77,28 @@ async def declare_event_listener_queue(channel: AbstractChannel) -> AbstractQueu
     return queue
 
 
-async def job_queue_state(channel: AbstractChannel, queue_name: str = JOB_QUEUE) -> tuple[int, int]:
-    """(messages waiting, consumers attached) from a passive declare, which creates nothing."""
-    queue = await channel.declare_queue(queue_name, passive=True)
+QUEUE_STATE_TIMEOUT_S = 2.0
+
+
+async def job_queue_state(
+    connection: AbstractConnection,
+    queue_name: str = JOB_QUEUE,
+    *,
+    timeout_s: float = QUEUE_STATE_TIMEOUT_S,
+) -> tuple[int, int]:
+    """(messages waiting, consumers attached) from a passive declare, which creates nothing.
+
+    On a channel of its own: a passive declare of a missing queue closes its channel (404),
+    and a publisher's channel must never be the one to go. Bounded by ``timeout_s``, so a
+    broker that does not answer cannot hang a dashboard or a scrape.
+    """
+    async with asyncio.timeout(timeout_s):
+        channel = await connection.channel()
+        try:
+            queue = await channel.declare_queue(queue_name, passive=True)
+        finally:
+            if not channel.is_closed:
+                await channel.close()
     result = queue.declaration_result
     return result.message_count or 0, result.consumer_count or 0
 

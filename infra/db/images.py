@@ -84,6 +84,14 @@ class Processed:
     renditions: list[dict[str, Any]]
 
 
+def parse_image_id(raw: str) -> int | None:
+    """IDs are positive integers (the original design's SERIAL); anything else matches nothing."""
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
+        return None
+    image_id = int(raw)
+    return image_id if 0 < image_id <= 2**31 - 1 else None
+
+
 async def insert_pending(
     db: Executor,
     *,

@@ -17,12 +17,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 
-from infra.broker.messages import ImageEvent
+from infra.broker.messages import FINAL_STATUSES, ImageEvent
 from infra.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS_ACTIVE
 
 log = logging.getLogger(__name__)
-
-_FINAL = frozenset({"completed", "failed"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +53,7 @@ class Subscriber:
     def _drop_one(self) -> None:
         # A final event is what a slow dashboard most needs; progress can be skipped.
         victim = next(
-            (image_id for image_id, e in self._waiting.items() if e.status not in _FINAL),
+            (image_id for image_id, e in self._waiting.items() if e.status not in FINAL_STATUSES),
             next(iter(self._waiting)),
         )
         del self._waiting[victim]

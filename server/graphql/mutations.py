@@ -7,10 +7,11 @@ from starlette.datastructures import UploadFile
 from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
+from infra.db.images import parse_image_id
 from server.graphql.context import Context
 from server.graphql.errors import UserFacingError
 from server.graphql.inputs import UploadOptions, requested_renditions
-from server.graphql.types import Image, parse_image_id
+from server.graphql.types import Image
 from server.service import UploadRejected
 
 

@@ -6,6 +6,7 @@ import strawberry
 from strawberry.types import Info
 
 from infra.db.images import ImageStatus as StoredStatus
+from infra.db.images import parse_image_id
 from server.graphql.context import Context
 from server.graphql.errors import UserFacingError
 from server.graphql.stats import Stats, resolve_stats
@@ -17,7 +18,6 @@ from server.graphql.types import (
     PageInfo,
     decode_cursor,
     encode_cursor,
-    parse_image_id,
 )
 
 MAX_PAGE_SIZE = 100

@@ -47,9 +47,6 @@ from server.graphql.types import ImageUpdate
 K = TypeVar("K")
 V = TypeVar("V")
 
-_MAX_DOCUMENT_TOKENS = 2000
-"""Longer documents are left to Strawberry, whose token limit then answers them."""
-
 
 class EncodedPayload(str):
     """A ``next`` payload already encoded as JSON, to be sent as it is."""
@@ -66,10 +63,19 @@ class SharedDocument:
 
 
 def shared_document(
-    query: str, variables: dict[str, object] | None, operation_name: str | None, base_url: str
+    query: str,
+    variables: dict[str, object] | None,
+    operation_name: str | None,
+    *,
+    base_url: str,
+    max_tokens: int,
 ) -> SharedDocument | None:
-    """The document's sharing key if it watches all images, else None."""
-    shape = _watch_all_shape(query, operation_name)
+    """The document's sharing key if it watches all images, else None.
+
+    A document over ``max_tokens`` (the schema's token limit) is left to Strawberry,
+    whose limit then answers it.
+    """
+    shape = _watch_all_shape(query, operation_name, max_tokens)
     if shape is None:
         return None
     variables = variables or {}
@@ -94,10 +100,12 @@ class _WatchAllShape:
 
 
 @lru_cache(maxsize=256)
-def _watch_all_shape(query: str, operation_name: str | None) -> _WatchAllShape | None:
+def _watch_all_shape(
+    query: str, operation_name: str | None, max_tokens: int
+) -> _WatchAllShape | None:
     """How a one-field `imageUpdates` subscription passes `ids`; None for anything else."""
     try:
-        document = parse(query, no_location=True, max_tokens=_MAX_DOCUMENT_TOKENS)
+        document = parse(query, no_location=True, max_tokens=max_tokens)
     except GraphQLError:
         return None
     operations = [
@@ -154,8 +162,11 @@ class SharedPayloads:
     execution, the others await the same task. Bounded, oldest forgotten first.
     """
 
-    def __init__(self, schema: BaseSchema, *, max_entries: int = 1024) -> None:
+    def __init__(
+        self, schema: BaseSchema, *, max_document_tokens: int, max_entries: int = 1024
+    ) -> None:
         self._schema = schema
+        self.max_document_tokens = max_document_tokens
         self._max_entries = max_entries
         self._payloads: OrderedDict[
             tuple[SharedDocument, ImageEvent], asyncio.Task[EncodedPayload]
@@ -237,6 +248,7 @@ class SharedSubscriptionsHandler(BaseGraphQLTransportWSHandler[Context, None]):
             operation.variables,
             operation.operation_name,
             base_url=self.context.urls.base,
+            max_tokens=payloads.max_document_tokens,
         )
         if document is None or not await payloads.is_valid(document, self.context):
             await super().run_operation(operation)

@@ -96,14 +96,8 @@ async def resolve_stats(info: Info[Context, None], throughput_minutes: int) -> S
 
 
 async def _queue_state(context: Context) -> QueueState:
-    # A channel of its own: a failed passive declare closes the channel it ran on, and the
-    # publishing channel must never be the one to go.
     try:
-        channel = await context.broker.channel()
-        try:
-            waiting, consumers = await job_queue_state(channel)
-        finally:
-            await channel.close()
+        waiting, consumers = await job_queue_state(context.broker)
     except Exception as exc:
         return QueueState(
             name=JOB_QUEUE, waiting=None, consumers=None, error=f"{type(exc).__name__}: {exc}"

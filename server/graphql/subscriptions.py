@@ -8,15 +8,14 @@ from contextlib import aclosing
 import strawberry
 from strawberry.types import Info
 
-from infra.broker.messages import ImageEvent
-from infra.db.images import ImageRecord
+from infra.broker.messages import FINAL_STATUSES, ImageEvent
+from infra.db.images import ImageRecord, parse_image_id
 from server.events.hub import Resync
 from server.graphql.context import Context
 from server.graphql.errors import UserFacingError
-from server.graphql.types import ImageUpdate, parse_image_id
+from server.graphql.types import ImageUpdate
 
 _RANK = {"pending": 0, "processing": 1, "completed": 2, "failed": 2}
-_FINAL = frozenset({"completed", "failed"})
 _RESYNC_MAX_IMAGES = 1000
 
 
@@ -26,7 +25,7 @@ def event_from_record(record: ImageRecord) -> ImageEvent:
     return ImageEvent(
         record.id,
         status,
-        1.0 if status in _FINAL else 0.0,
+        1.0 if status in FINAL_STATUSES else 0.0,
         stage,
         record.error,
         record.processed_at or record.started_at or record.created_at,
@@ -56,7 +55,7 @@ class _Watch:
         if last is not None and position <= last:
             return False
         self._last[event.image_id] = position
-        if event.status in _FINAL:
+        if event.status in FINAL_STATUSES:
             self._open.discard(event.image_id)
         return True
 
@@ -110,14 +109,16 @@ class Subscription:
                     yield ImageUpdate.from_event(event, records[image_id])
             while not watch.done:
                 item = await subscriber.next()
+                changes: list[tuple[ImageEvent, ImageRecord | None]]
                 if isinstance(item, Resync):
                     fresh = await context.service.get_many(watch.open_ids)
-                    events = [event_from_record(record) for record in fresh.values()]
+                    changes = [(event_from_record(record), record) for record in fresh.values()]
                 else:
-                    events = [item]
-                for event in events:
+                    changes = [(item, None)]
+                for event, record in changes:
                     if watch.accept(event):
-                        yield ImageUpdate.from_event(event)
+                        # The row just read, so `image` is not read again.
+                        yield ImageUpdate.from_event(event, record)
 
 
 def _parse_ids(raw_ids: list[strawberry.ID], max_ids: int) -> set[int]:

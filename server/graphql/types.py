@@ -11,7 +11,7 @@ from strawberry.types import Info
 
 from infra.broker.messages import ImageEvent
 from infra.db import images
-from infra.db.images import ImageRecord
+from infra.db.images import ImageRecord, parse_image_id
 from infra.renditions import Fit, OutputFormat
 from server.graphql.context import Context
 
@@ -242,11 +242,3 @@ def decode_cursor(cursor: str) -> int | None:
     if not text.startswith(_CURSOR_PREFIX):
         return None
     return parse_image_id(text[len(_CURSOR_PREFIX) :])
-
-
-def parse_image_id(raw: str) -> int | None:
-    """IDs are positive integers (the original design's SERIAL); anything else matches nothing."""
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10:
-        return None
-    image_id = int(raw)
-    return image_id if 0 < image_id <= 2**31 - 1 else None

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.schema import BaseSchema
 
 from server.graphql.context import Context, build_context
 from server.graphql.shared_subscriptions import (
@@ -40,9 +41,9 @@ class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = SharedSubscriptionsHandler
     request_adapter_class = _StagingRequestAdapter
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.shared_payloads = SharedPayloads(self.schema)
+    def __init__(self, schema: BaseSchema, *, max_query_tokens: int, **kwargs: Any) -> None:
+        super().__init__(schema, **kwargs)
+        self.shared_payloads = SharedPayloads(schema, max_document_tokens=max_query_tokens)
 
     async def run(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         try:

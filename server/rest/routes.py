@@ -9,7 +9,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from infra.db.images import ImageRecord, ImageStatus
+from infra.db.images import ImageRecord, ImageStatus, parse_image_id
 from infra.renditions import OutputFormat
 from infra.storage import StorageError
 from server.resources import resources_of
@@ -44,10 +44,7 @@ def _error(status_code: int, message: str, **extra: Any) -> JSONResponse:
 
 
 def _image_id(request: Request) -> int | None:
-    raw: str = request.path_params["image_id"]
-    if not (raw.isascii() and raw.isdigit()) or len(raw) > 10 or int(raw) > 2**31 - 1:
-        return None
-    return int(raw) or None
+    return parse_image_id(request.path_params["image_id"])
 
 
 async def _find(request: Request) -> ImageRecord | JSONResponse:
@@ -123,11 +120,13 @@ async def delete_image(request: Request) -> Response:
 
 
 async def retry_image(request: Request) -> Response:
-    found = await _find(request)
-    if isinstance(found, JSONResponse):
-        return found
-    record = await resources_of(request.app).service.retry(found.id)
+    image_id = _image_id(request)
+    record = await resources_of(request.app).service.retry(image_id) if image_id else None
     if record is None:
+        # Only now is it worth reading why: unknown, or not FAILED.
+        found = await _find(request)
+        if isinstance(found, JSONResponse):
+            return found
         return _error(
             409,
             f"image {found.id} is {found.status.value}; only failed images can be retried",
