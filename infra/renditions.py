@@ -40,10 +40,6 @@ class OutputFormat(enum.StrEnum):
     def extension(self) -> str:
         return "jpg" if self is OutputFormat.JPEG else self.value.lower()
 
-    @property
-    def has_alpha(self) -> bool:
-        return self is not OutputFormat.JPEG
-
 
 THUMB = "thumb"
 MAX_DIMENSION_PX = 4096

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import unicodedata
 import uuid
 import warnings
 from collections.abc import Sequence
@@ -17,6 +16,7 @@ from PIL import Image, UnidentifiedImageError
 
 from infra.db import images, outbox
 from infra.db.images import ImageRecord, ImageStatus
+from infra.db.text import without_control_characters
 from infra.image_formats import ACCEPTED_FORMATS
 from infra.metrics import UPLOADS
 from infra.renditions import (
@@ -58,8 +58,7 @@ class _StoredOriginal:
 def clean_filename(raw: str | None) -> str:
     """The client's name, kept only as data: last path segment, no control characters."""
     name = (raw or "").replace("\\", "/").rsplit("/", 1)[-1]
-    # PostgreSQL text cannot hold NUL, and control characters only cause trouble in logs.
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C").strip()
+    name = without_control_characters(name)
     if name in ("", ".", ".."):
         name = "upload"
     return name[:MAX_FILENAME_CHARS]

@@ -70,14 +70,22 @@ def _through_profile(image: Image.Image, icc_profile: bytes) -> Image.Image | No
 
 def for_format(image: Image.Image, image_format: OutputFormat) -> Image.Image:
     """The mode the encoder needs: JPEG gets transparent pixels on white, not black."""
-    has_alpha = image.mode in ("RGBA", "LA")
     if image_format is OutputFormat.JPEG:
-        if not has_alpha:
-            return image
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(image.convert("RGBA"), mask=image.getchannel("A"))
-        return background
+        return on_white(image)
     if image_format is OutputFormat.PNG:
         return image
     # WebP and AVIF encode RGB or RGBA only.
-    return image.convert("RGBA" if has_alpha else "RGB")
+    return image.convert("RGBA" if _has_alpha(image) else "RGB")
+
+
+def on_white(image: Image.Image) -> Image.Image:
+    """An image with alpha as RGB on a white background; any other as it is."""
+    if not _has_alpha(image):
+        return image
+    background = Image.new("RGB", image.size, (255, 255, 255))
+    background.paste(image.convert("RGBA"), mask=image.getchannel("A"))
+    return background
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA")

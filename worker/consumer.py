@@ -228,7 +228,7 @@ class JobConsumer:
                 renditions=[r.as_json() for r in result.renditions],
             ),
         )
-        if completed is None:
+        if not completed:
             if await images.get(self._pool, job.image_id) is None:
                 # Deleted while we worked: the renditions belong to nobody.
                 for rendition in result.renditions:

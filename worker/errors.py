@@ -11,7 +11,3 @@ class TimeLimitExceeded(PermanentImageError):
     def __init__(self, limit_s: float) -> None:
         super().__init__(f"processing exceeded the time limit of {limit_s:g} s")
         self.limit_s = limit_s
-
-
-def pixel_limit_message(max_pixels: int, width: int, height: int) -> str:
-    return f"image exceeds the pixel limit of {max_pixels} pixels ({width}x{height})"

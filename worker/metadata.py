@@ -6,11 +6,12 @@ coordinates are kept only when ``EXPOSE_GPS_COORDINATES`` allows it.
 
 from __future__ import annotations
 
-import unicodedata
 from datetime import datetime
 from typing import Any
 
 from PIL import ExifTags, Image
+
+from infra.db.text import without_control_characters
 
 _MAX_TEXT_CHARS = 100
 
@@ -55,8 +56,7 @@ def _text(value: object) -> str | None:
         value = value.decode("latin-1")
     if not isinstance(value, str):
         return None
-    # JSONB cannot hold NUL, and EXIF strings are often NUL-padded.
-    cleaned = "".join(ch for ch in value if unicodedata.category(ch)[0] != "C").strip()
+    cleaned = without_control_characters(value)
     return cleaned[:_MAX_TEXT_CHARS] or None
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import blurhash
 from PIL import Image
 
+from worker.colour import on_white
+
 _SAMPLE_PX = 32
 # 4x3 components for landscape, 3x4 for portrait: about 28 characters either way.
 _COMPONENTS_LONG, _COMPONENTS_SHORT = 4, 3
@@ -15,7 +17,7 @@ def placeholder_and_colour(image: Image.Image) -> tuple[str, str]:
     """``(blurhash, "#rrggbb")`` for ``image`` shown on white, as a page would show it."""
     sample = image.copy()
     sample.thumbnail((_SAMPLE_PX, _SAMPLE_PX), Image.Resampling.BOX)
-    sample = _on_white(sample)
+    sample = on_white(sample).convert("RGB")
     landscape = sample.width >= sample.height
     x_components = _COMPONENTS_LONG if landscape else _COMPONENTS_SHORT
     y_components = _COMPONENTS_SHORT if landscape else _COMPONENTS_LONG
@@ -33,11 +35,3 @@ def _dominant(sample: Image.Image) -> str:
     palette = quantized.getpalette() or [0, 0, 0]
     red, green, blue = palette[index * 3 : index * 3 + 3]
     return f"#{red:02x}{green:02x}{blue:02x}"
-
-
-def _on_white(image: Image.Image) -> Image.Image:
-    if image.mode in ("RGBA", "LA"):
-        background = Image.new("RGB", image.size, (255, 255, 255))
-        background.paste(image.convert("RGBA"), mask=image.getchannel("A"))
-        return background
-    return image.convert("RGB")

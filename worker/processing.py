@@ -21,10 +21,18 @@ from infra.image_formats import ACCEPTED_FORMATS, DEFAULT_MAX_PIXELS
 from infra.renditions import OutputFormat, RenditionSpec, thumb_spec
 from infra.storage import InvalidKey, Storage, StorageError
 from worker.colour import for_format, prepare_for_resize, to_srgb
-from worker.errors import PermanentImageError, pixel_limit_message
+from worker.errors import PermanentImageError
 from worker.metadata import extract_metadata, read_orientation
 from worker.placeholder import placeholder_and_colour
-from worker.rendering import Cascade, Plan, draft_size, plan, scaled_size
+from worker.rendering import (
+    REDUCING_GAP,
+    RESAMPLE,
+    Cascade,
+    Plan,
+    draft_size,
+    plan,
+    scaled_size,
+)
 from worker.time_limit import time_limit
 
 __all__ = ["PermanentImageError", "process_image"]
@@ -179,18 +187,16 @@ def _open_checked(source: BinaryIO, max_pixels: int) -> Image.Image:
     single pixel is decoded, so a 60-megapixel PNG of a few kilobytes is refused without
     allocating its 60 megabytes.
     """
-    # Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; we refuse both.
+    # Pillow checks the header's pixel count as it opens: it warns above MAX_IMAGE_PIXELS
+    # and raises above twice that, and _decode_errors refuses both.
     Image.MAX_IMAGE_PIXELS = max_pixels
     with _decode_errors(max_pixels):
         try:
-            image = Image.open(source, formats=tuple(ACCEPTED_FORMATS))
+            return Image.open(source, formats=tuple(ACCEPTED_FORMATS))
         except UnidentifiedImageError as exc:
             raise PermanentImageError(
                 "not a supported image (accepted: " + ", ".join(ACCEPTED_FORMATS) + ")"
             ) from exc
-    if image.width * image.height > max_pixels:
-        raise PermanentImageError(pixel_limit_message(max_pixels, image.width, image.height))
-    return image
 
 
 @contextmanager
@@ -241,7 +247,7 @@ def _prepare(
     if orientation >= 5:
         stored = (stored[1], stored[0])
     if working.width > stored[0] and working.height > stored[1]:
-        working = working.resize(stored, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        working = working.resize(stored, RESAMPLE, reducing_gap=REDUCING_GAP)
     if orientation in _UPRIGHT:
         working = working.transpose(_UPRIGHT[orientation])
     return to_srgb(working, icc_profile)

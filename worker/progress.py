@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable
 from functools import partial
 from multiprocessing.context import BaseContext
 from multiprocessing.queues import Queue
@@ -22,11 +21,10 @@ from typing import Any
 
 from infra.broker.events import EventPublisher
 from infra.broker.messages import ImageEvent
+from worker.processing import StageCallback
 
 log = logging.getLogger(__name__)
 
-StageCallback = Callable[[str, float], None]
-"""Called by processing code after each stage: (stage name, progress from 0 to 1)."""
 
 _child_queue: Queue[tuple[int, str, float]] | None = None
 _FINISHED_MEMORY = 10_000

@@ -29,7 +29,6 @@ class JobRequeuer:
 
     async def declare(self) -> None:
         await declare_dead_letter_queue(self._channel)
-        self._declared.add(DEAD_LETTER_QUEUE)
 
     async def retry_later(
         self, message: AbstractIncomingMessage, *, attempts: int, delay_s: float

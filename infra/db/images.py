@@ -190,18 +190,21 @@ async def claim_for_processing(
     return ImageRecord.from_row(row) if row else None
 
 
-async def mark_retrying(db: Executor, image_id: int, *, error: str) -> ImageRecord | None:
-    """Back to pending after a transient failure; ``error`` and ``attempts`` stay visible."""
-    row = await db.fetchrow(
-        f"""
+async def mark_retrying(db: Executor, image_id: int, *, error: str) -> bool:
+    """Back to pending after a transient failure; ``error`` and ``attempts`` stay visible.
+
+    False when the image was not processing (deleted, or finished by another delivery).
+    """
+    changed = await db.fetchval(
+        """
         UPDATE images SET status = 'pending', error = $2
         WHERE id = $1 AND status = 'processing'
-        RETURNING {_COLUMNS}
+        RETURNING id
         """,
         image_id,
         error,
     )
-    return ImageRecord.from_row(row) if row else None
+    return changed is not None
 
 
 async def requeue_failed(db: Executor, image_id: int) -> ImageRecord | None:
@@ -238,15 +241,16 @@ async def release_stuck(db: Executor, *, stuck_after_s: float, limit: int) -> li
     return [ImageRecord.from_row(row) for row in rows]
 
 
-async def mark_completed(db: Executor, image_id: int, processed: Processed) -> ImageRecord | None:
-    row = await db.fetchrow(
-        f"""
+async def mark_completed(db: Executor, image_id: int, processed: Processed) -> bool:
+    """False when the image was not processing (deleted, or finished by another delivery)."""
+    changed = await db.fetchval(
+        """
         UPDATE images
         SET status = 'completed', thumbnail_path = $2, thumbnail_size = $3,
             width = $4, height = $5, format = $6, metadata = $7::jsonb, placeholder = $8,
             dominant_color = $9, renditions = $10::jsonb, processed_at = now(), error = NULL
         WHERE id = $1 AND status = 'processing'
-        RETURNING {_COLUMNS}
+        RETURNING id
         """,
         image_id,
         processed.thumbnail_path,
@@ -259,21 +263,22 @@ async def mark_completed(db: Executor, image_id: int, processed: Processed) -> I
         processed.dominant_color,
         json.dumps(processed.renditions),
     )
-    return ImageRecord.from_row(row) if row else None
+    return changed is not None
 
 
-async def mark_failed(db: Executor, image_id: int, *, error: str) -> ImageRecord | None:
-    row = await db.fetchrow(
-        f"""
+async def mark_failed(db: Executor, image_id: int, *, error: str) -> bool:
+    """False when the image was already final or deleted."""
+    changed = await db.fetchval(
+        """
         UPDATE images
         SET status = 'failed', error = $2, processed_at = now()
         WHERE id = $1 AND status IN ('pending', 'processing')
-        RETURNING {_COLUMNS}
+        RETURNING id
         """,
         image_id,
         error,
     )
-    return ImageRecord.from_row(row) if row else None
+    return changed is not None
 
 
 async def delete(db: Executor, image_id: int) -> ImageRecord | None:

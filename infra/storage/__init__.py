@@ -74,9 +74,6 @@ class Storage(abc.ABC):
     def size(self, key: str) -> int: ...
 
     @abc.abstractmethod
-    def exists(self, key: str) -> bool: ...
-
-    @abc.abstractmethod
     def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
 

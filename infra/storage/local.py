@@ -124,9 +124,6 @@ class LocalStorage(Storage):
         except OSError as exc:
             raise StorageError(f"cannot stat {key}: {exc}") from exc
 
-    def exists(self, key: str) -> bool:
-        return self._path(key).is_file()
-
     def delete(self, key: str) -> None:
         try:
             self._path(key).unlink(missing_ok=True)
