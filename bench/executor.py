@@ -10,9 +10,6 @@ Run from the repository root: ``.venv/bin/python -m bench.executor``.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import platform
 import random
 import statistics
 import sys
@@ -23,36 +20,13 @@ from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import PIL
-from PIL import Image, ImageDraw, ImageFilter
-
+from bench.photos import SEED, SIZES_PX, SOURCE_JPEG_QUALITY, make_photo
 from infra.storage.local import LocalStorage
 from worker.processing import ThumbnailResult, ThumbnailSpec, make_thumbnail
 
-RESULTS_PATH = Path(__file__).resolve().parent / "results" / "executor.json"
 SPEC = ThumbnailSpec(max_px=256, quality=85)
-SOURCE_JPEG_QUALITY = 90
-SEED = 20240601
 # Both pools get the worker's default concurrency, which matches this machine's 2 cores.
 MAX_WORKERS = 2
-SIZE_2MP_PX = (1600, 1200)
-SIZE_12MP_PX = (4000, 3000)
-
-
-@dataclass(frozen=True, slots=True)
-class Machine:
-    cpu_count: int | None
-    mem_total_mib: int | None
-    python: str
-    pillow: str
-    platform: str
-
-    def line(self) -> str:
-        mem = f"{self.mem_total_mib / 1024:.1f} GiB" if self.mem_total_mib else "unknown"
-        return (
-            f"machine: {self.cpu_count} CPUs (os.cpu_count), {mem} RAM, "
-            f"Python {self.python}, Pillow {self.pillow}, {self.platform}"
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,72 +40,9 @@ class Row:
     speedup_vs_serial: float
 
 
-def read_machine() -> Machine:
-    mem_total_mib: int | None = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                mem_total_mib = int(line.split()[1]) // 1024
-                break
-    except OSError:
-        pass
-    return Machine(
-        cpu_count=os.cpu_count(),
-        mem_total_mib=mem_total_mib,
-        python=platform.python_version(),
-        pillow=PIL.__version__,
-        platform=platform.platform(terse=True),
-    )
-
-
-def make_photo(size_px: tuple[int, int], seed: int) -> Image.Image:
-    """A deterministic stand-in for a camera photo.
-
-    Flat synthetic images compress to almost nothing and decode unrealistically fast;
-    gradients, sharp shapes and sensor-like noise give JPEG data of a realistic size.
-    """
-    rng = random.Random(seed)
-    width, height = size_px
-    # Each channel gets a differently oriented ramp so the result has colour, not just grey.
-    ramp = Image.linear_gradient("L")
-    radial = Image.radial_gradient("L")
-    channels = [
-        ramp.rotate(rng.uniform(0, 360), resample=Image.Resampling.BILINEAR, fillcolor=128),
-        radial.transform(
-            radial.size,
-            Image.Transform.AFFINE,
-            (rng.uniform(0.5, 1.5), 0, rng.uniform(-64, 64), 0, rng.uniform(0.5, 1.5), 0),
-            resample=Image.Resampling.BILINEAR,
-            fillcolor=255,
-        ),
-        ramp.rotate(rng.uniform(0, 360), resample=Image.Resampling.BILINEAR, fillcolor=64),
-    ]
-    image = Image.merge("RGB", [c.resize(size_px, Image.Resampling.BICUBIC) for c in channels])
-
-    draw = ImageDraw.Draw(image)
-    for _ in range(rng.randint(12, 24)):
-        x0, y0 = rng.randrange(width), rng.randrange(height)
-        x1 = min(width, x0 + rng.randrange(width // 20, width // 3))
-        y1 = min(height, y0 + rng.randrange(height // 20, height // 3))
-        fill = (rng.randrange(256), rng.randrange(256), rng.randrange(256))
-        if rng.random() < 0.5:
-            draw.ellipse((x0, y0, x1, y1), fill=fill)
-        else:
-            draw.rectangle((x0, y0, x1, y1), fill=fill)
-    for _ in range(rng.randint(8, 16)):
-        points = [(rng.randrange(width), rng.randrange(height)) for _ in range(2)]
-        draw.line(points, fill=(rng.randrange(256),) * 3, width=rng.randint(2, 12))
-    # A slight blur keeps edges crisp but no longer aliased, like a real lens.
-    image = image.filter(ImageFilter.GaussianBlur(radius=1.2))
-
-    noise = Image.frombytes("RGB", size_px, rng.randbytes(width * height * 3))
-    # Enough noise that a 12 MP original lands near 3 MiB, like a phone photo at quality 90.
-    return Image.blend(image, noise, alpha=0.12)
-
-
 def generate_originals(storage: LocalStorage, count_2mp: int, count_12mp: int) -> list[str]:
     keys: list[str] = []
-    sizes = [SIZE_2MP_PX] * count_2mp + [SIZE_12MP_PX] * count_12mp
+    sizes = [SIZES_PX[2]] * count_2mp + [SIZES_PX[12]] * count_12mp
     for index, size_px in enumerate(sizes):
         key = f"originals/{index:03d}_{size_px[0]}x{size_px[1]}.jpg"
         with storage.atomic_writer(key) as target:
@@ -266,8 +177,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     count_2mp: int = args.count_2mp
     count_12mp: int = args.count_12mp
     repeat: int = args.repeat
-    machine = read_machine()
-    print(machine.line())
+    # Here, not at the top: pool processes that re-import this module (spawn, forkserver)
+    # would add bench.stack's imports (pytest, asyncpg, ...) to the timed pool start-up.
+    from bench.stack import print_machine, write_results
+
+    print_machine()
 
     with tempfile.TemporaryDirectory(prefix="imagequeue-bench-") as root:
         storage = LocalStorage(Path(root))
@@ -286,27 +200,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"median of {repeat} runs; pool start-up excluded (the worker keeps its pool)")
     print(format_table(rows))
 
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    report = {
-        "benchmark": "bench.executor",
-        "command": " ".join(["python", "-m", "bench.executor", *sys.argv[1:]]),
-        "machine": asdict(machine),
-        "load_average_1_5_15": list(os.getloadavg()),
-        "parameters": {
-            "count_2mp": count_2mp,
-            "count_12mp": count_12mp,
-            "repeat": repeat,
-            "max_workers": MAX_WORKERS,
-            "spec": asdict(SPEC),
-            "source_jpeg_quality": SOURCE_JPEG_QUALITY,
-            "seed": SEED,
+    write_results(
+        "executor",
+        {
+            "parameters": {
+                "count_2mp": count_2mp,
+                "count_12mp": count_12mp,
+                "repeat": repeat,
+                "max_workers": MAX_WORKERS,
+                "spec": asdict(SPEC),
+                "source_jpeg_quality": SOURCE_JPEG_QUALITY,
+                "seed": SEED,
+            },
+            "originals_mib": originals_mib,
+            "pool_startup_with_warmup_s": startup_s,
+            "rows": [asdict(row) for row in rows],
         },
-        "originals_mib": originals_mib,
-        "pool_startup_with_warmup_s": startup_s,
-        "rows": [asdict(row) for row in rows],
-    }
-    RESULTS_PATH.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwrote {RESULTS_PATH}")
+    )
     return 0
 
 

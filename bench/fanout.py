@@ -91,7 +91,6 @@ def client_process(base_url: str, count: int, commands: Queue[str], results: Que
 
 
 async def _client(base_url: str, count: int, commands: Queue[str], results: Queue[Any]) -> None:
-    raise_open_files_limit()
     received: list[tuple[int, float]] = []
     ready = 0
     all_ready = asyncio.Event()
@@ -105,7 +104,7 @@ async def _client(base_url: str, count: int, commands: Queue[str], results: Queu
         try:
             async for raw in socket:
                 received_at_s = time.time()
-                kind, image_id, _, occurred_at_s = parse_update(raw) or ("", 0, "", 0.0)
+                kind, image_id, _, occurred_at_s = parse_update(raw)
                 if kind == "ping":
                     await socket.send(json.dumps({"type": "pong"}))
                 elif kind != "next":
@@ -291,7 +290,8 @@ def run(
     drain_s: float,
     repeat: int,
 ) -> list[Row]:
-    # Each connection is a file descriptor on both sides; the server inherits the limit.
+    # Each connection is a file descriptor on both sides; the server and the client
+    # processes (started later, by measure) inherit the limit.
     open_files = raise_open_files_limit()
     if open_files < max(counts) + 100:
         raise SystemExit(f"RLIMIT_NOFILE is {open_files}: too low for {max(counts)} subscribers")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import asyncpg
 
-from bench.pipeline import _render
+from bench.pipeline import _render, write_originals
 from bench.stack import (
     EventWatcher,
     HttpConnection,
@@ -81,11 +81,7 @@ class Summary:
 def plain_processing_s(photos: Sequence[bytes]) -> float:
     """Median ``process_image`` time for these photos in a plain loop, after a warm-up."""
     with tempfile.TemporaryDirectory(prefix="iq-bench-latency-") as root:
-        (Path(root) / "originals").mkdir()
-        keys = []
-        for index, photo in enumerate(photos):
-            keys.append(f"originals/{index}.jpg")
-            (Path(root) / keys[-1]).write_bytes(photo)
+        keys = write_originals(Path(root), photos)
         _render(root, keys[0], "warmup")
         runs = []
         for index, key in enumerate(keys):

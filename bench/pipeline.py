@@ -66,6 +66,17 @@ def _render(root: str, key: str, out_prefix: str) -> None:
     process_image(storage, key, targets, Limits())
 
 
+def write_originals(root: Path, photos: Sequence[bytes]) -> list[str]:
+    """Store the photos under ``root/originals`` as ``_render`` reads them; their keys."""
+    (root / "originals").mkdir(exist_ok=True)
+    keys = []
+    for index, photo in enumerate(photos):
+        key = f"originals/{index:04d}.jpg"
+        (root / key).write_bytes(photo)
+        keys.append(key)
+    return keys
+
+
 def run_limit(pool: ProcessPoolExecutor, root: Path, keys: Sequence[str], label: str) -> float:
     """Seconds for the pool to render every key, one task per image as the worker submits."""
     start_s = time.perf_counter()
@@ -105,12 +116,7 @@ def measure(
     limit_runs: list[float] = []
     pipeline_runs: list[float] = []
     with tempfile.TemporaryDirectory(prefix="iq-bench-limit-") as root:
-        keys = []
-        for index, photo in enumerate(photos):
-            key = f"originals/{index:04d}.jpg"
-            (Path(root) / "originals").mkdir(exist_ok=True)
-            (Path(root) / key).write_bytes(photo)
-            keys.append(key)
+        keys = write_originals(Path(root), photos)
         worker = stack.start_worker(workers)
         pool = ProcessPoolExecutor(max_workers=workers)
         try:

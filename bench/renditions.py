@@ -18,7 +18,6 @@ Run from the repository root: ``.venv/bin/python -m bench.renditions`` (``make b
 from __future__ import annotations
 
 import argparse
-import json
 import multiprocessing
 import resource
 import statistics
@@ -32,13 +31,11 @@ from pathlib import Path
 
 from PIL import Image
 
-from bench.executor import SEED, SOURCE_JPEG_QUALITY, make_photo, read_machine
+from bench.photos import SEED, SIZES_PX, SOURCE_JPEG_QUALITY, make_photo
 from infra.renditions import DEFAULT_PRESETS, OutputFormat, RenditionSpec, thumb_spec
 from infra.storage.local import LocalStorage
 from worker.processing import Limits, Target, process_image
 
-RESULTS_PATH = Path(__file__).resolve().parent / "results" / "renditions.json"
-SIZES_PX = {2: (1600, 1200), 12: (4000, 3000), 24: (6000, 4000)}
 SPECS = (thumb_spec(256, 85), *DEFAULT_PRESETS)
 LIMITS = Limits(time_limit_s=600)
 
@@ -116,7 +113,7 @@ def _peak_rss_mib() -> float:
 
 def _encode_costs(repeat: int) -> dict[str, float]:
     """AVIF against WebP for the same 1280x960 image, at the default qualities."""
-    image = make_photo((4000, 3000), SEED).resize((1280, 960), Image.Resampling.LANCZOS)
+    image = make_photo(SIZES_PX[12], SEED).resize((1280, 960), Image.Resampling.LANCZOS)
     costs = {}
     for name, options in (
         ("webp_q80_method4", {"format": "WEBP", "quality": 80, "method": 4}),
@@ -141,8 +138,11 @@ def main(argv: list[str] | None = None) -> int:
     sizes = [int(size) for size in args.sizes.split(",")]
     methods = args.methods.split(",")
 
-    machine = read_machine()
-    print(machine.line())
+    # Here, not at the top: each spawned child re-imports this module, and bench.stack's
+    # imports (pytest, asyncpg, ...) would count in the peak RSS it measures.
+    from bench.stack import print_machine, write_results
+
+    print_machine()
     rows: list[Row] = []
     spawn = multiprocessing.get_context("spawn")
     with tempfile.TemporaryDirectory(prefix="iq-bench-") as tmp:
@@ -193,20 +193,15 @@ def main(argv: list[str] | None = None) -> int:
         f"({encode_costs['avif_over_webp']:.1f}x WebP)"
     )
 
-    RESULTS_PATH.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS_PATH.write_text(
-        json.dumps(
-            {
-                "machine": asdict(machine),
-                "argv": sys.argv[1:],
-                "rows": [asdict(r) for r in rows],
-                "summary": summary,
-                "encode_costs": encode_costs,
-            },
-            indent=2,
-        )
+    write_results(
+        "renditions",
+        {
+            "argv": sys.argv[1:],
+            "rows": [asdict(r) for r in rows],
+            "summary": summary,
+            "encode_costs": encode_costs,
+        },
     )
-    print(f"wrote {RESULTS_PATH}")
     return 0
 
 

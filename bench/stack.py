@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import platform
 import resource
 import secrets
 import shutil
@@ -20,15 +21,16 @@ import time
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager, suppress
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from io import BytesIO
 from pathlib import Path
 from typing import Any, TypeVar
 
+import PIL
 from websockets.asyncio.client import ClientConnection, connect
 
-from bench.executor import SEED, SOURCE_JPEG_QUALITY, Machine, make_photo, read_machine
+from bench.photos import SEED, SIZES_PX, SOURCE_JPEG_QUALITY, make_photo
 from tests.processes import Launcher, Process, launcher
 from tests.services import (
     AMQP_HOST,
@@ -42,7 +44,6 @@ from tests.services import (
 )
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SIZES_PX = {2: (1600, 1200), 12: (4000, 3000)}
 UPLOAD_MUTATION = "mutation ($file: Upload!) { uploadImage(file: $file) { id } }"
 UPDATES_SUBSCRIPTION = "subscription { imageUpdates { id status occurredAt } }"
 _CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -53,6 +54,40 @@ T = TypeVar("T")
 
 
 # --- machine, statistics, results -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Machine:
+    cpu_count: int | None
+    mem_total_mib: int | None
+    python: str
+    pillow: str
+    platform: str
+
+    def line(self) -> str:
+        mem = f"{self.mem_total_mib / 1024:.1f} GiB" if self.mem_total_mib else "unknown"
+        return (
+            f"machine: {self.cpu_count} CPUs (os.cpu_count), {mem} RAM, "
+            f"Python {self.python}, Pillow {self.pillow}, {self.platform}"
+        )
+
+
+def read_machine() -> Machine:
+    mem_total_mib: int | None = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                mem_total_mib = int(line.split()[1]) // 1024
+                break
+    except OSError:
+        pass
+    return Machine(
+        cpu_count=os.cpu_count(),
+        mem_total_mib=mem_total_mib,
+        python=platform.python_version(),
+        pillow=PIL.__version__,
+        platform=platform.platform(terse=True),
+    )
 
 
 def print_machine(note: str = "") -> Machine:
@@ -155,23 +190,25 @@ class Stack:
     database_url: str
     log_dir: Path
     launcher: Launcher
-    servers: list[tuple[Process, str]] = field(default_factory=list)
 
     def start_server(self, extra_env: dict[str, str] | None = None) -> tuple[Process, str]:
-        server = self.launcher.start_server(extra_env)
-        self.servers.append(server)
-        return server
+        return self.launcher.start_server(extra_env)
 
     def start_worker(self, concurrency: int) -> Process:
         return self.launcher.start_worker(args=("--concurrency", str(concurrency)))
 
     def clear_storage(self) -> None:
         """Drop stored files between runs, so a long run does not fill the disk."""
-        for child in self.storage_dir.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                child.unlink(missing_ok=True)
+        empty_dir(self.storage_dir)
+
+
+def empty_dir(path: Path) -> None:
+    """Remove everything in ``path``, keeping the directory itself."""
+    for child in path.iterdir():
+        if child.is_dir():
+            shutil.rmtree(child, ignore_errors=True)
+        else:
+            child.unlink(missing_ok=True)
 
 
 @contextmanager
@@ -331,7 +368,7 @@ class Receipt:
     received_at_s: float
 
 
-def parse_update(raw: str | bytes) -> tuple[str, int, str, float] | None:
+def parse_update(raw: str | bytes) -> tuple[str, int, str, float]:
     """A graphql-transport-ws message → (type, image id, status, occurredAt epoch s)."""
     message = json.loads(raw)
     if message["type"] != "next":
@@ -375,10 +412,7 @@ class EventWatcher:
     async def _read(self) -> None:
         async for raw in self._socket:
             received_at_s = time.time()
-            parsed = parse_update(raw)
-            if parsed is None:
-                continue
-            kind, image_id, status, occurred_at_s = parsed
+            kind, image_id, status, occurred_at_s = parse_update(raw)
             if kind == "ping":
                 await self._socket.send(json.dumps({"type": "pong"}))
             elif kind == "next" and status in ("COMPLETED", "FAILED"):

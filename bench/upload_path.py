@@ -20,17 +20,17 @@ import argparse
 import asyncio
 import json
 import random
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bench.executor import SEED
+from bench.photos import SEED, SIZES_PX
 from bench.stack import (
     HttpConnection,
     Stack,
+    empty_dir,
     host_port,
     isolated_stack,
     median,
@@ -42,7 +42,7 @@ from bench.stack import (
     upload,
     write_results,
 )
-from tests.processes import REPO_ROOT, Process, wait_healthy
+from tests.processes import Process, wait_healthy
 from tests.services import free_port
 
 MIB = 2**20
@@ -72,7 +72,7 @@ class Row:
 
 
 def padded_jpeg(size_bytes: int) -> bytes:
-    photo = photo_jpeg((1600, 1200), SEED)
+    photo = photo_jpeg(SIZES_PX[2], SEED)
     # Bytes after the JPEG's end-of-image marker are ignored by decoders.
     return photo + random.Random(SEED).randbytes(max(0, size_bytes - len(photo)))
 
@@ -118,24 +118,9 @@ async def load(
 
 def start_bare(stack: Stack, target_dir: Path) -> tuple[Process, str]:
     port = free_port()
-    log_path = stack.log_dir / f"bare-{port}.log"
-    with log_path.open("wb") as log_file:
-        popen = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "bench.bare_upload",
-                "--port",
-                str(port),
-                "--dir",
-                str(target_dir),
-            ],
-            cwd=REPO_ROOT,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
-    process = Process("bare", popen, log_path)
-    stack.launcher.started.append(process)
+    process = stack.launcher.start(
+        "bare", "--port", str(port), "--dir", str(target_dir), module="bench.bare_upload"
+    )
     base_url = f"http://127.0.0.1:{port}"
     wait_healthy(base_url, process)
     return process, base_url
@@ -165,9 +150,7 @@ def measure_size(
             order = ["ours", "bare"][:: 1 if round_index % 2 == 0 else -1]
             for name in order:
                 stack.clear_storage()
-                if bare_dir.exists():
-                    for child in bare_dir.iterdir():
-                        child.unlink()
+                empty_dir(bare_dir)
                 send, url = targets[name]
                 result = asyncio.run(load(send, url, clients, duration_s))
                 rounds[name].append(result)

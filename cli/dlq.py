@@ -16,6 +16,7 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractIncomingMessage
 
+from infra.broker.connection import connect
 from infra.broker.messages import DecodeError, ImageJob
 from infra.broker.topology import declare_dead_letter_queue
 from infra.db import outbox
@@ -34,14 +35,17 @@ class DeadLetter:
     body_preview: str
 
 
-def _describe(message: AbstractIncomingMessage) -> DeadLetter:
-    headers = message.headers or {}
+def _decode(message: AbstractIncomingMessage) -> ImageJob | None:
     try:
-        image_id: int | None = ImageJob.decode(message.body).image_id
+        return ImageJob.decode(message.body)
     except DecodeError:
-        image_id = None
+        return None
+
+
+def _describe(message: AbstractIncomingMessage, job: ImageJob | None) -> DeadLetter:
+    headers = message.headers or {}
     return DeadLetter(
-        image_id=image_id,
+        image_id=None if job is None else job.image_id,
         reason=str(headers.get(DEAD_LETTER_REASON_HEADER, "unknown")),
         attempts=attempts_made(message),
         dead_lettered_at=str(headers.get(DEAD_LETTERED_AT_HEADER, "")),
@@ -61,11 +65,11 @@ async def _take_all(channel: aio_pika.abc.AbstractChannel) -> list[AbstractIncom
 
 
 async def list_dead_letters(settings: Settings) -> list[DeadLetter]:
-    connection = await aio_pika.connect(settings.amqp_url.get_secret_value())
+    connection = await connect(settings, client_name="imagequeue-dlq")
     async with connection:
         channel = await connection.channel()
         taken = await _take_all(channel)
-        letters = [_describe(message) for message in taken]
+        letters = [_describe(message, _decode(message)) for message in taken]
         for message in taken:
             await message.nack(requeue=True)
     return letters
@@ -74,24 +78,24 @@ async def list_dead_letters(settings: Settings) -> list[DeadLetter]:
 async def replay(settings: Settings, image_ids: set[int] | None) -> dict[str, list[str]]:
     """Replay the dead letters of ``image_ids`` (all when None); what happened to each."""
     report: dict[str, list[str]] = {"replayed": [], "dropped": [], "kept": []}
-    pool = await asyncpg.create_pool(settings.database_url.get_secret_value(), min_size=1)
-    connection = await aio_pika.connect(settings.amqp_url.get_secret_value())
+    db = await asyncpg.connect(
+        settings.database_url.get_secret_value(), timeout=settings.db_timeout_s
+    )
     try:
+        connection = await connect(settings, client_name="imagequeue-dlq")
         async with connection:
             channel = await connection.channel()
             for message in await _take_all(channel):
-                letter = _describe(message)
-                if letter.image_id is None:
+                job = _decode(message)
+                letter = _describe(message, job)
+                if job is None:
                     report["kept"].append(f"undecodable body {letter.body_preview!r}")
                     await message.nack(requeue=True)
                     continue
-                if image_ids is not None and letter.image_id not in image_ids:
+                if image_ids is not None and job.image_id not in image_ids:
                     await message.nack(requeue=True)
                     continue
-                async with pool.acquire() as db:
-                    record = await outbox.requeue_failed(
-                        db, letter.image_id, ImageJob.decode(message.body)
-                    )
+                record = await outbox.requeue_failed(db, job.image_id, job)
                 if record is None:
                     # Deleted, or already processed again: the letter has nothing to do.
                     report["dropped"].append(f"image {letter.image_id}: not failed any more")
@@ -99,7 +103,7 @@ async def replay(settings: Settings, image_ids: set[int] | None) -> dict[str, li
                     report["replayed"].append(f"image {letter.image_id}")
                 await message.ack()
     finally:
-        await pool.close()
+        await db.close()
     return report
 
 
@@ -110,11 +114,12 @@ def run_dlq(settings: Settings, action: str, ids: list[str], *, as_json: bool) -
             print(json.dumps([letter.__dict__ for letter in letters], indent=2))
         elif not letters:
             print("the dead-letter queue is empty")
-        for letter in [] if as_json else letters:
-            print(
-                f"image {letter.image_id or '?':>6}  attempts {letter.attempts}  "
-                f"{letter.dead_lettered_at}  {letter.reason}"
-            )
+        else:
+            for letter in letters:
+                print(
+                    f"image {letter.image_id or '?':>6}  attempts {letter.attempts}  "
+                    f"{letter.dead_lettered_at}  {letter.reason}"
+                )
         return 0
     selected = {int(i) for i in ids} if ids else None
     report = asyncio.run(replay(settings, selected))

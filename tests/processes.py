@@ -52,11 +52,18 @@ class Launcher:
     log_dir: Path
     started: list[Process] = field(default_factory=list)
 
-    def start(self, name: str, *args: str, extra_env: dict[str, str] | None = None) -> Process:
+    def start(
+        self,
+        name: str,
+        *args: str,
+        extra_env: dict[str, str] | None = None,
+        module: str = "cli",
+    ) -> Process:
+        """Run ``python -m module *args``: by default an ``imagequeue`` subcommand."""
         log_path = self.log_dir / f"{name}-{len(self.started)}.log"
         with log_path.open("wb") as log_file:
             popen = subprocess.Popen(
-                [sys.executable, "-m", "cli", *args],
+                [sys.executable, "-m", module, *args],
                 cwd=REPO_ROOT,
                 env={**os.environ, **self.env, **(extra_env or {})},
                 stdout=log_file,
