@@ -39,10 +39,17 @@ class Api:
         files: list[tuple[str, bytes]],
         *,
         headers: dict[str, str] | None = None,
+        query: str | None = None,
+        variables: dict[str, Any] | None = None,
     ) -> httpx.Response:
-        """The GraphQL multipart request spec, as apollo-upload-client sends it."""
+        """The GraphQL multipart request spec, as apollo-upload-client sends it.
+
+        ``query`` replaces the upload mutation (its files are ``$f``, or ``$fs`` for several);
+        ``variables`` are its other variables.
+        """
         many = len(files) != 1
-        variables: dict[str, Any] = {"fs": [None] * len(files)} if many else {"f": None}
+        all_variables: dict[str, Any] = {"fs": [None] * len(files)} if many else {"f": None}
+        all_variables.update(variables or {})
         file_map = {
             str(i): [f"variables.fs.{i}" if many else "variables.f"] for i in range(len(files))
         }
@@ -50,7 +57,10 @@ class Api:
             "/graphql",
             data={
                 "operations": json.dumps(
-                    {"query": UPLOAD_MANY if many else UPLOAD_ONE, "variables": variables}
+                    {
+                        "query": query or (UPLOAD_MANY if many else UPLOAD_ONE),
+                        "variables": all_variables,
+                    }
                 ),
                 "map": json.dumps(file_map),
             },

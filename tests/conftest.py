@@ -14,15 +14,12 @@ import pytest
 from tests.client import Api
 from tests.processes import Launcher, launcher
 from tests.services import (
-    AMQP_HOST,
-    AMQP_PORT,
-    PG_PORT,
     create_database,
     create_vhost,
     delete_vhost,
     drop_database,
-    port_open,
-    require,
+    require_postgres,
+    require_rabbitmq,
 )
 
 TEST_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
@@ -30,7 +27,7 @@ TEST_MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 
 @pytest.fixture(scope="session")
 def database_url() -> Iterator[str]:
-    require("PostgreSQL", port_open("127.0.0.1", PG_PORT), f"127.0.0.1:{PG_PORT}")
+    require_postgres()
     url = create_database()
     yield url
     drop_database(url)
@@ -38,7 +35,7 @@ def database_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def amqp_url() -> Iterator[str]:
-    require("RabbitMQ", port_open(AMQP_HOST, AMQP_PORT), f"{AMQP_HOST}:{AMQP_PORT}")
+    require_rabbitmq()
     url = create_vhost()
     yield url
     delete_vhost(url)

@@ -122,7 +122,6 @@ def swapped_primaries_icc_profile() -> bytes:
     Pixels tagged with it that read (255, 0, 0) are blue once converted to sRGB, so a test
     can see at a glance whether the profile was honoured.
     """
-    import struct
 
     def s15f16(value: float) -> bytes:
         return struct.pack(">i", round(value * 65536))

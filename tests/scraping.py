@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -26,9 +27,16 @@ def value(samples: Samples, name: str, **labels: str) -> float:
     return samples.get((name, frozenset(labels.items())), 0.0)
 
 
-def wait_for(condition: Any, what: str, timeout_s: float = 30) -> None:
+def wait_for(
+    condition: Any,
+    what: str | Callable[[], str],
+    timeout_s: float = 30,
+    *,
+    interval_s: float = 0.1,
+) -> None:
+    """Poll ``condition`` until true; ``what`` may be a callable, built only on giving up."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.1)
+            raise AssertionError(f"gave up waiting for {what() if callable(what) else what}")
+        time.sleep(interval_s)

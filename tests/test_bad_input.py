@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import time
 
-import aio_pika
 import asyncpg
 import httpx
 import pytest
 
 from infra.broker.messages import ImageJob
 from infra.broker.topology import DEAD_LETTER_QUEUE, JOB_QUEUE
+from tests.broker import publish_raw, queue_depth
 from tests.client import Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
 from tests.images import photo
 from tests.processes import Launcher
+from tests.scraping import wait_for
 
 
 def _row_count(api: Api) -> int:
@@ -116,15 +116,19 @@ def test_an_upload_abandoned_mid_body_leaves_no_file(api: Api) -> None:
     # Given a client that sends part of its file, then goes away
     with socket.create_connection((host, int(port)), timeout=10) as client:
         client.sendall(request + part)
-        deadline = time.monotonic() + 10
-        while len(api.stored_originals()) == len(files_before):
-            assert time.monotonic() < deadline, "the upload never started"
-            time.sleep(0.02)
+        wait_for(
+            lambda: len(api.stored_originals()) != len(files_before),
+            "the upload to start",
+            timeout_s=10,
+            interval_s=0.02,
+        )
     # Then its partial file is removed, and the server goes on serving
-    deadline = time.monotonic() + 10
-    while api.stored_originals() != files_before:
-        assert time.monotonic() < deadline, api.stored_originals()
-        time.sleep(0.05)
+    wait_for(
+        lambda: api.stored_originals() == files_before,
+        lambda: f"the partial file to go: {api.stored_originals()}",
+        timeout_s=10,
+        interval_s=0.05,
+    )
     assert api.wait_final(api.upload("after.jpg", photo())["id"])["status"] == "COMPLETED"
 
 
@@ -155,26 +159,11 @@ def test_client_filenames_never_reach_the_file_system(
 def test_an_undecodable_job_is_dead_lettered_and_the_queue_keeps_moving(
     api: Api, amqp_url: str
 ) -> None:
-    async def publish_garbage() -> None:
-        connection = await aio_pika.connect(amqp_url)
-        async with connection:
-            channel = await connection.channel()
-            for body in (b"\xff\xfe not json", b'{"imageId": "seven"}', b"[]"):
-                await channel.default_exchange.publish(
-                    aio_pika.Message(body), routing_key=JOB_QUEUE
-                )
-
-    async def dead_letters() -> int:
-        connection = await aio_pika.connect(amqp_url)
-        async with connection:
-            channel = await connection.channel()
-            queue = await channel.declare_queue(DEAD_LETTER_QUEUE, passive=True)
-            return queue.declaration_result.message_count or 0
-
-    before = asyncio.run(dead_letters())
-    asyncio.run(publish_garbage())
+    before = queue_depth(amqp_url, DEAD_LETTER_QUEUE)
+    for body in (b"\xff\xfe not json", b'{"imageId": "seven"}', b"[]"):
+        publish_raw(amqp_url, body, JOB_QUEUE)
     assert api.wait_final(api.upload("after-garbage.jpg", photo())["id"])["status"] == "COMPLETED"
-    assert asyncio.run(dead_letters()) == before + 3
+    assert queue_depth(amqp_url, DEAD_LETTER_QUEUE) == before + 3
 
 
 def test_unknown_ids_and_bad_cursors_get_clear_answers(api: Api) -> None:
@@ -203,54 +192,43 @@ def test_abusive_queries_are_refused_by_the_safety_limits(api: Api, stack: Launc
     assert "token" in body["errors"][0]["message"].lower()
 
 
+def _forge_job(database_url: str, amqp_url: str, filename: str, original: str | None) -> int:
+    """Insert a pending row, then publish its job with a thumbnail path that climbs out of
+    storage. With ``original`` None the row reuses a completed image's original file."""
+
+    async def insert() -> tuple[int, str]:
+        connection = await asyncpg.connect(database_url)
+        try:
+            path: str = original or await connection.fetchval(
+                "SELECT original_path FROM images WHERE status = 'completed' LIMIT 1"
+            )
+            image_id: int = await connection.fetchval(
+                "INSERT INTO images (filename, original_path) VALUES ($1, $2) RETURNING id",
+                filename,
+                path,
+            )
+        finally:
+            await connection.close()
+        return image_id, path
+
+    image_id, path = asyncio.run(insert())
+    publish_raw(amqp_url, ImageJob(image_id, path, "../../outside.jpg").encode(), JOB_QUEUE)
+    return image_id
+
+
 def test_a_forged_job_cannot_write_outside_storage(
     api: Api, amqp_url: str, database_url: str
 ) -> None:
     # Given a pending row whose job someone publishes with a path that climbs out of storage
-    async def forge() -> int:
-        connection = await asyncpg.connect(database_url)
-        try:
-            image_id: int = await connection.fetchval(
-                "INSERT INTO images (filename, original_path) VALUES ('x.jpg', 'originals/x.jpg')"
-                " RETURNING id"
-            )
-        finally:
-            await connection.close()
-        broker = await aio_pika.connect(amqp_url)
-        async with broker:
-            channel = await broker.channel()
-            body = ImageJob(image_id, "originals/x.jpg", "../../outside.jpg").encode()
-            await channel.default_exchange.publish(aio_pika.Message(body), routing_key=JOB_QUEUE)
-        return image_id
-
-    image_id = asyncio.run(forge())
+    image_id = _forge_job(database_url, amqp_url, "x.jpg", "originals/x.jpg")
     # Then the image fails with a reason instead of sticking in processing, and nothing escapes
     failed = api.wait_final(str(image_id))
     assert failed["status"] == "FAILED"
     assert failed["error"] and "original file is missing" in failed["error"]
     assert not (api.storage_dir.parent.parent / "outside.jpg").exists()
 
-    async def forge_thumbnail_path() -> int:
-        connection = await asyncpg.connect(database_url)
-        try:
-            original = await connection.fetchval(
-                "SELECT original_path FROM images WHERE status = 'completed' LIMIT 1"
-            )
-            new_id: int = await connection.fetchval(
-                "INSERT INTO images (filename, original_path) VALUES ('y.jpg', $1) RETURNING id",
-                original,
-            )
-        finally:
-            await connection.close()
-        broker = await aio_pika.connect(amqp_url)
-        async with broker:
-            channel = await broker.channel()
-            body = ImageJob(new_id, original, "../../outside.jpg").encode()
-            await channel.default_exchange.publish(aio_pika.Message(body), routing_key=JOB_QUEUE)
-        return new_id
-
     api.wait_final(api.upload("real.jpg", photo())["id"])
-    failed = api.wait_final(str(asyncio.run(forge_thumbnail_path())))
+    failed = api.wait_final(str(_forge_job(database_url, amqp_url, "y.jpg", None)))
     assert failed["status"] == "FAILED"
     assert "invalid storage key" in failed["error"]
     assert not (api.storage_dir.parent.parent / "outside.jpg").exists()

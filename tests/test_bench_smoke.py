@@ -12,13 +12,13 @@ from dataclasses import asdict
 import pytest
 
 from bench import fanout, latency, pipeline, upload_path
-from tests.services import AMQP_HOST, AMQP_PORT, PG_PORT, port_open, require
+from tests.services import require_postgres, require_rabbitmq
 
 
 @pytest.fixture(autouse=True)
 def _services() -> None:
-    require("PostgreSQL", port_open("127.0.0.1", PG_PORT), f"127.0.0.1:{PG_PORT}")
-    require("RabbitMQ", port_open(AMQP_HOST, AMQP_PORT), f"{AMQP_HOST}:{AMQP_PORT}")
+    require_postgres()
+    require_rabbitmq()
 
 
 def test_pipeline_reports_limit_pipeline_and_ratio() -> None:

@@ -9,12 +9,12 @@ import asyncpg
 import pytest
 
 from infra.db.migrate import apply_migrations, ensure_database, load_migrations, migrate
-from tests.services import PG_PORT, drop_database, port_open, require, unique_name
+from tests.services import PG_PORT, drop_database, require_postgres, unique_name
 
 
 @pytest.fixture
 def empty_database_url() -> Iterator[str]:
-    require("PostgreSQL", port_open("127.0.0.1", PG_PORT), f"127.0.0.1:{PG_PORT}")
+    require_postgres()
     url = f"postgresql://postgres@127.0.0.1:{PG_PORT}/{unique_name('imagequeue_migrate')}"
     yield url
     drop_database(url)

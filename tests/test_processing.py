@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import re
 from pathlib import Path
 
@@ -267,10 +266,9 @@ def test_a_60_megapixel_png_of_a_few_kilobytes_fails_by_the_pixel_limit(tmp_path
 
 def test_the_pixel_limit_is_configurable(tmp_path: Path) -> None:
     small_limit = Limits(max_pixels=1_000_000)
-    buffer = io.BytesIO()
-    Image.new("L", (3000, 3000)).save(buffer, "PNG")  # 9 MP, tiny on disk
+    nine_megapixels = encode(Image.new("L", (3000, 3000)), "PNG")  # tiny on disk
     with pytest.raises(PermanentImageError, match=r"^image exceeds the pixel limit of 1000000\b"):
-        _run(tmp_path, buffer.getvalue(), limits=small_limit)
+        _run(tmp_path, nine_megapixels, limits=small_limit)
 
 
 def test_the_time_limit_interrupts_the_job_and_leaves_nothing(tmp_path: Path) -> None:
@@ -292,11 +290,12 @@ def test_the_single_thumbnail_api_still_works(tmp_path: Path) -> None:
 
 def test_an_icc_profile_is_converted_to_srgb_and_not_carried_over(tmp_path: Path) -> None:
     # Given a photo whose profile says its "red" channel holds sRGB blue
-    buffer = io.BytesIO()
-    Image.new("RGB", (600, 400), (255, 0, 0)).save(
-        buffer, "PNG", icc_profile=swapped_primaries_icc_profile()
+    tagged = encode(
+        Image.new("RGB", (600, 400), (255, 0, 0)),
+        "PNG",
+        icc_profile=swapped_primaries_icc_profile(),
     )
-    _, outputs = _run(tmp_path, buffer.getvalue())
+    _, outputs = _run(tmp_path, tagged)
     for name, image in outputs.items():
         # Then every rendition shows the colour the profile meant, in sRGB, untagged
         red, green, blue = _rgb(image, (20, 20))

@@ -22,10 +22,12 @@ import pytest
 from infra.broker.messages import ImageJob
 from infra.broker.topology import DEAD_LETTER_QUEUE, JOB_QUEUE
 from infra.renditions import job_for
+from tests import broker
 from tests.client import Api
 from tests.faults import postgres_stopped, rabbitmq_stopped, restart_postgres, restart_rabbitmq
 from tests.images import photo
 from tests.processes import Launcher, Process, launcher
+from tests.scraping import wait_for
 from tests.services import (
     create_database,
     create_vhost,
@@ -84,23 +86,10 @@ class Isolated:
         return [rows[image_id] for image_id in image_ids]
 
     def queue_depth(self, queue: str) -> int:
-        async def depth() -> int:
-            connection = await aio_pika.connect(self.env["AMQP_URL"])
-            async with connection:
-                channel = await connection.channel()
-                declared = await channel.declare_queue(queue, passive=True)
-                return declared.declaration_result.message_count or 0
-
-        return asyncio.run(depth())
+        return broker.queue_depth(self.env["AMQP_URL"], queue)
 
     def publish_raw(self, body: bytes, queue: str = JOB_QUEUE) -> None:
-        async def publish() -> None:
-            connection = await aio_pika.connect(self.env["AMQP_URL"])
-            async with connection:
-                channel = await connection.channel(publisher_confirms=True)
-                await channel.default_exchange.publish(aio_pika.Message(body), routing_key=queue)
-
-        asyncio.run(publish())
+        broker.publish_raw(self.env["AMQP_URL"], body, queue)
 
     def sql(self, query: str, *args: object) -> object:
         async def run() -> object:
@@ -167,8 +156,7 @@ def test_100_uploads_survive_five_worker_kills(isolated: Isolated) -> None:
     # When the worker is killed with SIGKILL five times at random moments and restarted
     for _ in range(5):
         time.sleep(chance.uniform(0.2, 1.5))
-        worker.popen.send_signal(signal.SIGKILL)
-        worker.popen.wait()
+        worker.kill()
         worker = isolated.start_worker()
 
     # Then every image completes, with exactly one thumbnail each, and none is stuck
@@ -186,20 +174,21 @@ def test_a_worker_killed_after_its_database_write_but_before_its_ack(isolated: I
     crashing = isolated.start_worker(FAULT_CRASH_AFTER_COMMIT="true")
     image_id = isolated.upload()
     assert crashing.popen.wait(timeout=60) == 70
-    files_after_crash = sorted(p for p in isolated.storage.rglob("*") if p.is_file())
+    files_after_crash = isolated.api.stored_files()
     assert isolated.row(image_id)["status"] == "completed"
 
     # When the job is redelivered to a healthy worker
     healthy = isolated.start_worker()
-    deadline = time.monotonic() + 30
-    while "skipped" not in healthy.log():
-        assert time.monotonic() < deadline, healthy.log()
-        time.sleep(0.1)
+    wait_for(
+        lambda: "skipped" in healthy.log(),
+        lambda: f"'skipped' in the healthy worker's log:\n{healthy.log()}",
+        timeout_s=30,
+    )
 
     # Then there is one result: same files, one attempt, nothing left in the queue
     row = isolated.row(image_id)
     assert row["status"] == "completed" and row["attempts"] == 1
-    assert sorted(p for p in isolated.storage.rglob("*") if p.is_file()) == files_after_crash
+    assert isolated.api.stored_files() == files_after_crash
     assert isolated.queue_depth(JOB_QUEUE) == 0
 
 
@@ -302,13 +291,19 @@ def test_a_job_that_fails_transiently_twice_then_succeeds(isolated: Isolated) ->
     image_id = isolated.upload()
 
     # The attempt count and last error are visible while it waits for its next attempt.
-    deadline = time.monotonic() + 30
-    while True:
-        row = isolated.row(image_id)
-        if row["attempts"] == 2 and row["status"] == "pending":
-            break
-        assert time.monotonic() < deadline, row
-        time.sleep(0.02)
+    seen: dict[str, dict[str, object]] = {}
+
+    def waiting_after_two_attempts() -> bool:
+        row = seen["row"] = isolated.row(image_id)
+        return row["attempts"] == 2 and row["status"] == "pending"
+
+    wait_for(
+        waiting_after_two_attempts,
+        lambda: f"attempt 2 pending: {seen['row']}",
+        timeout_s=30,
+        interval_s=0.02,
+    )
+    row = seen["row"]
     assert str(row["error"]).startswith("attempt 2 failed: StorageError")
     blocker.unlink()
 
@@ -350,10 +345,7 @@ def test_the_same_job_published_twice_yields_one_result(isolated: Isolated) -> N
     # Given a job in the queue twice before any worker runs
     image_id = isolated.upload()
     original = str(isolated.row(image_id)["original_path"])
-    deadline = time.monotonic() + 10
-    while isolated.queue_depth(JOB_QUEUE) < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for(lambda: isolated.queue_depth(JOB_QUEUE) >= 1, "the job in the queue", timeout_s=10)
     isolated.publish_raw(job_for(image_id, original).encode())
 
     # When a worker takes both at once
@@ -393,10 +385,7 @@ def test_a_retried_image_through_graphql(isolated: Isolated) -> None:
 def test_an_image_stuck_in_processing_without_a_job_is_swept_back(isolated: Isolated) -> None:
     # Given an image its worker abandoned and whose job is gone from the broker
     image_id = isolated.upload()
-    deadline = time.monotonic() + 10
-    while isolated.queue_depth(JOB_QUEUE) < 1:
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
+    wait_for(lambda: isolated.queue_depth(JOB_QUEUE) >= 1, "the job in the queue", timeout_s=10)
 
     async def lose_the_job() -> None:
         connection = await aio_pika.connect(isolated.env["AMQP_URL"])
@@ -421,10 +410,12 @@ def test_an_image_stuck_in_processing_without_a_job_is_swept_back(isolated: Isol
 def test_sigterm_lets_the_worker_finish_its_job_and_exit_0(isolated: Isolated) -> None:
     worker = isolated.start_worker()
     image_id = isolated.upload("big.jpg", photo(6000, 4000))
-    deadline = time.monotonic() + 30
-    while isolated.row(image_id)["status"] != "processing":
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    wait_for(
+        lambda: isolated.row(image_id)["status"] == "processing",
+        "the image processing",
+        timeout_s=30,
+        interval_s=0.02,
+    )
     worker.popen.send_signal(signal.SIGTERM)
     assert worker.popen.wait(timeout=60) == 0
     assert isolated.row(image_id)["status"] == "completed"
@@ -473,10 +464,12 @@ def test_a_postgres_restart_is_survived_by_server_and_worker(isolated: Isolated)
     isolated.start_worker()
     assert isolated.wait_final([isolated.upload("before.jpg")])[0]["status"] == "completed"
     restart_postgres()
-    deadline = time.monotonic() + 30
-    while isolated.api.http.get("/healthz").status_code != 200:
-        assert time.monotonic() < deadline
-        time.sleep(0.2)
+    wait_for(
+        lambda: isolated.api.http.get("/healthz").status_code == 200,
+        "/healthz 200 after the restart",
+        timeout_s=30,
+        interval_s=0.2,
+    )
     after = isolated.upload("after.jpg")
     assert isolated.wait_final([after])[0]["status"] == "completed"
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import httpx
 
-from tests.client import PREFLIGHT, Api
+from tests.client import Api
 from tests.images import CAMERA_PHOTO_METADATA, camera_photo, decode, encode, photo, pixel_bomb_png
 
 RENDITION_FIELDS = """
@@ -24,16 +23,8 @@ UPLOAD_WITH_OPTIONS = (
 
 
 def _upload(api: Api, name: str, content: bytes, options: Any = None) -> dict[str, Any]:
-    response = api.http.post(
-        "/graphql",
-        data={
-            "operations": json.dumps(
-                {"query": UPLOAD_WITH_OPTIONS, "variables": {"f": None, "o": options}}
-            ),
-            "map": json.dumps({"0": ["variables.f"]}),
-        },
-        files={"0": (name, content)},
-        headers=PREFLIGHT,
+    response = api.upload_multipart(
+        [(name, content)], query=UPLOAD_WITH_OPTIONS, variables={"o": options}
     )
     assert response.status_code == 200, response.text
     body: dict[str, Any] = response.json()

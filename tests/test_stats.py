@@ -18,12 +18,12 @@ from infra.db.stats import count_by_status, processing_times, throughput_per_min
 from tests.client import Api
 from tests.images import photo
 from tests.processes import REPO_ROOT
-from tests.services import PG_PORT, create_database, drop_database, port_open, require
+from tests.services import create_database, drop_database, require_postgres
 
 
 @pytest.fixture
 async def connection() -> AsyncIterator[asyncpg.Connection]:
-    require("PostgreSQL", port_open("127.0.0.1", PG_PORT), f"127.0.0.1:{PG_PORT}")
+    require_postgres()
     # The helpers run their own event loop, so they go to a thread.
     url = await asyncio.to_thread(create_database)
     await migrate(url)

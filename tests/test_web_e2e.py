@@ -8,7 +8,6 @@ screenshots go to ``docs/screenshots/`` for the README; otherwise to a temporary
 
 from __future__ import annotations
 
-import io
 import os
 import re
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwr
 
 from tests.client import Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
+from tests.images import encode
 from tests.processes import REPO_ROOT
 from tests.services import require
 
@@ -55,9 +55,7 @@ def scene(width: int, height: int, hue: int) -> bytes:
         [width // 3, height // 4, width // 3 + height // 2, height * 3 // 4],
         fill=((hue + 128) % 256, 200, 250),
     )
-    buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, "JPEG", quality=90)
-    return buffer.getvalue()
+    return encode(image.convert("RGB"), "JPEG", quality=90)
 
 
 @pytest.fixture(scope="module")
