@@ -9,7 +9,7 @@ import { UploadPanel } from "./upload/UploadPanel";
 
 type Route = { page: "gallery" } | { page: "dashboard" } | { page: "image"; id: string };
 
-export function parseRoute(hash: string): Route {
+function parseRoute(hash: string): Route {
   const image = /^#\/images\/(\d+)$/.exec(hash);
   if (image) return { page: "image", id: image[1] };
   if (hash === "#/dashboard") return { page: "dashboard" };

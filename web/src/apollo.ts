@@ -9,7 +9,7 @@ import { xhrFetch } from "./xhrFetch";
 
 type Edges = ImagesData["images"]["edges"];
 
-export function createCache(): InMemoryCache {
+function createCache(): InMemoryCache {
   return new InMemoryCache({
     typePolicies: {
       Query: {
@@ -29,7 +29,7 @@ export function createCache(): InMemoryCache {
   });
 }
 
-export function webSocketUrl(location: Location = window.location): string {
+function webSocketUrl(location: Location = window.location): string {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}/graphql`;
 }

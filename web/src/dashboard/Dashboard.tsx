@@ -4,8 +4,9 @@ import { useEffect, useRef } from "react";
 import { STATS } from "../graphql/operations";
 import type { Stats } from "../graphql/types";
 import { useLive } from "../live/LiveUpdates";
+import { formatSeconds } from "../upload/progress";
 
-export const POLL_INTERVAL_MS = 3000;
+const POLL_INTERVAL_MS = 3000;
 const THROUGHPUT_MINUTES = 10;
 /** Events come in bursts (a stage per rendition); one refetch per burst is enough. */
 const EVENT_REFRESH_DELAY_MS = 500;
@@ -40,7 +41,7 @@ export function Dashboard() {
 }
 
 function seconds(value: number | null): string {
-  return value === null ? "—" : `${value.toFixed(2)} s`;
+  return value === null ? "—" : formatSeconds(value);
 }
 
 export function StatsView({ stats }: { stats: Stats }) {

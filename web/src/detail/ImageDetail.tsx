@@ -1,12 +1,12 @@
 import { useMutation, useQuery } from "@apollo/client/react";
-import { useState } from "react";
+import { useEffect } from "react";
 
 import { DELETE_IMAGE, IMAGE_DETAIL } from "../graphql/operations";
 import type { ImageDetail as ImageDetailData } from "../graphql/types";
 import { StatusBadge } from "../gallery/StatusBadge";
 import { useLive } from "../live/LiveUpdates";
-import { formatBytes } from "../upload/progress";
-import { Placeholder } from "./Placeholder";
+import { formatBytes, formatSeconds } from "../upload/progress";
+import { ProgressiveImage } from "./ProgressiveImage";
 
 export function ImageDetail({ id }: { id: string }) {
   const live = useLive().latest.get(id);
@@ -14,12 +14,11 @@ export function ImageDetail({ id }: { id: string }) {
   const [remove, { loading: deleting }] = useMutation(DELETE_IMAGE);
   const image = data?.image;
   // The detail has more than the stream carries: when the image moves on, read it again.
+  // Runs only when the live status changes; `image` and `refetch` are this render's.
   const seen = live?.status;
-  const [lastSeen, setLastSeen] = useState(seen);
-  if (seen !== lastSeen) {
-    setLastSeen(seen);
+  useEffect(() => {
     if (image && seen && seen !== image.status) void refetch();
-  }
+  }, [seen]);
 
   return (
     <section className="panel detail" aria-labelledby="detail-heading">
@@ -63,29 +62,25 @@ export function ImageDetail({ id }: { id: string }) {
 }
 
 function Preview({ image }: { image: ImageDetailData }) {
-  const [loaded, setLoaded] = useState(false);
   const largest = image.renditions[0];
   const aspect = image.width && image.height ? `${image.width} / ${image.height}` : "3 / 2";
   return (
     <div className="preview" style={{ aspectRatio: aspect }}>
-      <Placeholder hash={image.placeholder} color={image.dominantColor} className={loaded ? "hidden" : ""} />
-      {largest && (
-        <img
-          src={largest.url}
-          srcSet={image.srcset ?? undefined}
-          sizes="(max-width: 900px) 100vw, 900px"
-          alt={image.filename}
-          className={loaded ? "" : "loading"}
-          onLoad={() => setLoaded(true)}
-        />
-      )}
+      <ProgressiveImage
+        hash={image.placeholder}
+        color={image.dominantColor}
+        src={largest?.url}
+        srcSet={image.srcset ?? undefined}
+        sizes="(max-width: 900px) 100vw, 900px"
+        alt={image.filename}
+      />
     </div>
   );
 }
 
 function seconds(from: string | null, to: string | null): string | null {
   if (!from || !to) return null;
-  return `${((Date.parse(to) - Date.parse(from)) / 1000).toFixed(2)} s`;
+  return formatSeconds((Date.parse(to) - Date.parse(from)) / 1000);
 }
 
 function Timings({ image }: { image: ImageDetailData }) {

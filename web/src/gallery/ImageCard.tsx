@@ -1,7 +1,6 @@
 import { useMutation } from "@apollo/client/react";
-import { useState } from "react";
 
-import { Placeholder } from "../detail/Placeholder";
+import { ProgressiveImage } from "../detail/ProgressiveImage";
 import { RETRY_IMAGE } from "../graphql/optional";
 import type { ImageCard as ImageCardData, ImageUpdate } from "../graphql/types";
 import { ProgressBar } from "../upload/ProgressBar";
@@ -14,25 +13,20 @@ interface Props {
 }
 
 export function ImageCard({ image, live, canRetry }: Props) {
-  const [loaded, setLoaded] = useState(false);
   const [retry, { loading: retrying, error: retryError }] = useMutation(RETRY_IMAGE);
   const busy = image.status === "PENDING" || image.status === "PROCESSING";
   return (
     <li className="card" data-testid="image-card" data-status={image.status}>
       <a className="card-link" href={`#/images/${image.id}`} aria-label={`${image.filename}, ${image.status.toLowerCase()}`}>
         <div className="thumb">
-          {image.status !== "FAILED" && (
-            <Placeholder hash={image.placeholder} color={image.dominantColor} className={loaded ? "hidden" : ""} />
-          )}
-          {image.thumbnailUrl && (
-            <img
-              src={image.thumbnailUrl}
-              alt={image.filename}
-              loading="lazy"
-              className={loaded ? "" : "loading"}
-              onLoad={() => setLoaded(true)}
-            />
-          )}
+          <ProgressiveImage
+            hash={image.placeholder}
+            color={image.dominantColor}
+            showPlaceholder={image.status !== "FAILED"}
+            src={image.thumbnailUrl ?? undefined}
+            alt={image.filename}
+            loading="lazy"
+          />
           {image.status === "FAILED" && <span className="thumb-failed" aria-hidden="true">!</span>}
         </div>
         <div className="card-body">

@@ -139,7 +139,6 @@ export const STATS: TypedDocumentNode<StatsData, StatsVars> = gql`
       processing {
         completed
         averageS
-        p50S
         p95S
         endToEndP95S
       }

@@ -98,7 +98,6 @@ export interface Stats {
   processing: {
     completed: number;
     averageS: number | null;
-    p50S: number | null;
     p95S: number | null;
     endToEndP95S: number | null;
   };

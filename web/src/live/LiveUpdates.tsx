@@ -1,5 +1,5 @@
 import { useSubscription } from "@apollo/client/react";
-import { createContext, useContext, useMemo, useRef, useState, type ReactNode } from "react";
+import { createContext, useContext, useRef, useState, type ReactNode } from "react";
 
 import { IMAGE_UPDATES } from "../graphql/operations";
 import type { ImageUpdate } from "../graphql/types";
@@ -17,7 +17,7 @@ export interface Live {
 }
 
 const EMPTY: Live = { latest: new Map(), newIds: [], eventCount: 0 };
-export const LiveContext = createContext<Live>(EMPTY);
+const LiveContext = createContext<Live>(EMPTY);
 
 export function useLive(): Live {
   return useContext(LiveContext);
@@ -41,6 +41,5 @@ export function LiveUpdates({ children }: { children: ReactNode }) {
       }));
     },
   });
-  const value = useMemo(() => ({ ...live }), [live]);
-  return <LiveContext.Provider value={value}>{children}</LiveContext.Provider>;
+  return <LiveContext.Provider value={live}>{children}</LiveContext.Provider>;
 }

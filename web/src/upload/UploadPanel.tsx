@@ -22,7 +22,7 @@ type Action =
 
 let nextKey = 0;
 
-export function uploadsReducer(state: UploadState[], action: Action): UploadState[] {
+function uploadsReducer(state: UploadState[], action: Action): UploadState[] {
   if (action.type === "add") {
     const added = action.files.map<UploadState>((file) => ({
       key: `u${++nextKey}`,

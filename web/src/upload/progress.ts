@@ -16,7 +16,7 @@ export interface UploadState {
 }
 
 /** Share of the single bar given to sending bytes; the rest is the worker's progress. */
-export const UPLOAD_SHARE = 0.5;
+const UPLOAD_SHARE = 0.5;
 
 /** One number from 0 to 1 for one bar: bytes sent, then the worker's progress. */
 export function combinedProgress(state: UploadState, update?: ImageUpdate): number {
@@ -81,4 +81,9 @@ export function formatBytes(bytes: number): string {
   if (bytes < 1024) return `${bytes} B`;
   if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
   return `${(bytes / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+/** A duration in seconds, to the hundredth: "1.25 s". */
+export function formatSeconds(seconds: number): string {
+  return `${seconds.toFixed(2)} s`;
 }
