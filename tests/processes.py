@@ -43,6 +43,16 @@ class Process:
             self.popen.kill()
             self.popen.wait()
 
+    def pool_processes(self) -> list[int]:
+        """The process ids of its multiprocessing pool (children started by ``spawn``)."""
+        pids: list[int] = []
+        for children in Path(f"/proc/{self.popen.pid}/task").glob("*/children"):
+            for pid in children.read_text().split():
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+                if b"spawn_main" in cmdline:
+                    pids.append(int(pid))
+        return pids
+
 
 @dataclass
 class Launcher:

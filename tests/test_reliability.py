@@ -6,6 +6,7 @@ Each test gets its own database, vhost and storage, so what it breaks stays its 
 from __future__ import annotations
 
 import asyncio
+import os
 import random
 import signal
 import threading
@@ -419,6 +420,36 @@ def test_sigterm_lets_the_worker_finish_its_job_and_exit_0(isolated: Isolated) -
     worker.popen.send_signal(signal.SIGTERM)
     assert worker.popen.wait(timeout=60) == 0
     assert isolated.row(image_id)["status"] == "completed"
+
+
+def test_a_job_waiting_for_a_pool_process_stays_pending_and_sigterm_hands_it_back(
+    isolated: Isolated,
+) -> None:
+    # Given a worker whose only pool process is busy (paused, so it stays busy)
+    worker = isolated.start_worker(WORKER_CONCURRENCY="1")
+    [pool_process] = worker.pool_processes()
+    os.kill(pool_process, signal.SIGSTOP)
+    try:
+        busy_id = isolated.upload("busy.jpg")
+        wait_for(lambda: isolated.row(busy_id)["status"] == "processing", "the first job")
+        # When a second job arrives, the worker takes it off the queue to have it ready
+        waiting_id = isolated.upload("next.jpg")
+        wait_for(lambda: isolated.queue_depth(JOB_QUEUE) == 0, "the second job delivered")
+        # Then that image still says pending: nothing renders it yet
+        time.sleep(0.5)
+        assert isolated.row(waiting_id)["status"] == "pending"
+        # And a SIGTERM lets the running job finish and puts the waiting one back, unclaimed
+        worker.popen.send_signal(signal.SIGTERM)
+    finally:
+        os.kill(pool_process, signal.SIGCONT)
+    assert worker.popen.wait(timeout=60) == 0
+    assert isolated.row(busy_id)["status"] == "completed"
+    assert isolated.row(waiting_id)["status"] == "pending"
+    assert isolated.queue_depth(JOB_QUEUE) == 1
+    # And the next worker completes it
+    isolated.start_worker()
+    [row] = isolated.wait_final([waiting_id], timeout_s=60)
+    assert row["status"] == "completed"
 
 
 def test_sigterm_on_the_server_finishes_an_upload_in_flight(isolated: Isolated) -> None:

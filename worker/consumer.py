@@ -61,12 +61,36 @@ class RenditionPolicy:
     """Made when the upload did not ask for its own set."""
 
 
+class _Slot:
+    """One pool process's turn, given back as soon as its rendering ends (idempotent)."""
+
+    def __init__(self, slots: asyncio.Semaphore) -> None:
+        self._slots = slots
+        self._held = False
+
+    async def acquire(self) -> None:
+        await self._slots.acquire()
+        self._held = True
+
+    def release(self) -> None:
+        if self._held:
+            self._held = False
+            self._slots.release()
+
+
 class JobConsumer:
-    """Handles one delivery at a time per call; the channel's prefetch bounds concurrency."""
+    """Handles one delivery per call, rendering at most ``concurrency`` at a time.
+
+    The channel's prefetch is one more than that (``prefetch_for``): the extra delivery waits
+    here, unclaimed, and takes the first pool process that finishes rendering, while the
+    finished job's row update, event and ack happen alongside. Without it each pool process
+    would sit idle for that bookkeeping and the broker's next delivery.
+    """
 
     def __init__(
         self,
         *,
+        concurrency: int,
         pool: asyncpg.Pool,
         storage: Storage,
         make_executor: Callable[[], Executor],
@@ -89,7 +113,13 @@ class JobConsumer:
         self._executor = make_executor()
         self._renditions = renditions
         self._limits = limits
-        self._in_flight: set[asyncio.Task[JobOutcome]] = set()
+        self._in_flight: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(concurrency)
+        self._stopping = False
+
+    @staticmethod
+    def prefetch_for(concurrency: int) -> int:
+        return concurrency + 1
 
     async def on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
@@ -136,7 +166,11 @@ class JobConsumer:
         )
 
     async def drain(self, timeout_s: float) -> None:
-        """Wait for jobs in flight; what is still running after ``timeout_s`` is redelivered."""
+        """Wait for jobs in flight; what is still running after ``timeout_s`` is redelivered.
+
+        A delivery still waiting for a pool process goes back to the queue unclaimed.
+        """
+        self._stopping = True
         if self._in_flight:
             await asyncio.wait(set(self._in_flight), timeout=timeout_s)
 
@@ -151,6 +185,21 @@ class JobConsumer:
             await self._requeuer.dead_letter(message, reason=f"undecodable job: {exc}")
             await message.ack()
             return JobOutcome(None, "dead_lettered", str(exc), reason="undecodable")
+        slot = _Slot(self._slots)
+        # Claim only once a pool process is free: a row says PROCESSING while it renders,
+        # not while it waits its turn here.
+        await slot.acquire()
+        try:
+            if self._stopping:
+                await message.nack(requeue=True)
+                return JobOutcome(job.image_id, "handed_back", "the worker is stopping")
+            return await self._claim_and_process(message, job, slot)
+        finally:
+            slot.release()
+
+    async def _claim_and_process(
+        self, message: AbstractIncomingMessage, job: ImageJob, slot: _Slot
+    ) -> JobOutcome:
         try:
             record = await images.claim_for_processing(
                 self._pool,
@@ -183,7 +232,7 @@ class JobConsumer:
             error = f"gave up after {attempts - 1} attempts: the worker stopped mid-job"
             return await self._give_up(message, job, error, attempts - 1)
         try:
-            return await self._process(message, job, record)
+            return await self._process(message, job, record, slot)
         except Exception as exc:
             if not is_transient(exc):
                 return await self._crashed(message, job, exc)
@@ -198,7 +247,7 @@ class JobConsumer:
         return await self._fail(message, job.image_id, error, reason="internal")
 
     async def _process(
-        self, message: AbstractIncomingMessage, job: ImageJob, record: ImageRecord
+        self, message: AbstractIncomingMessage, job: ImageJob, record: ImageRecord, slot: _Slot
     ) -> JobOutcome:
         self._progress.started(job.image_id)
         try:
@@ -208,6 +257,9 @@ class JobConsumer:
             return await self._fail(message, job.image_id, str(exc), reason="timeout")
         except PermanentImageError as exc:
             return await self._fail(message, job.image_id, str(exc), reason="unusable_image")
+        finally:
+            # The next waiting delivery renders while this one records its result.
+            slot.release()
 
         for rendition in result.renditions:
             PROCESSING_SECONDS.labels(rendition=rendition.name).observe(rendition.elapsed_s)

@@ -46,6 +46,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     progress = ProgressReporter(await EventPublisher.declare(events_channel), mp_context)
     requeue_channel = await connection.channel(publisher_confirms=True)
     consumer = JobConsumer(
+        concurrency=concurrency,
         pool=pool,
         storage=open_storage(settings.storage_dir),
         # A factory, because a pool stuck in C code past the deadline is replaced whole.
@@ -81,9 +82,9 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     try:
         metrics_server = await start_metrics_server(settings, pool=pool, connection=connection)
         channel = await connection.channel()
-        # One unacked job per pool process: more would only wait inside this process
-        # while another worker could have taken them.
-        await channel.set_qos(prefetch_count=concurrency)
+        # One unacked job per pool process plus one waiting for the first to free up; more
+        # would only wait inside this process while another worker could have taken them.
+        await channel.set_qos(prefetch_count=JobConsumer.prefetch_for(concurrency))
         queue = await declare_job_queue(channel)
         await consumer.declare_queues()
         await consumer.warm_up(concurrency)
