@@ -54,6 +54,8 @@ def service_env(
         # Off unless a test asks for it on a free port: workers of concurrent runs on this
         # machine would all want the default 9100.
         "WORKER_METRICS_PORT": "0",
+        # Every stage, however quick: the tests of live progress look for each of them.
+        "PROGRESS_INTERVAL_S": "0",
     }
 
 

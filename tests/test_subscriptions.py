@@ -11,8 +11,9 @@ import pytest
 from tests.client import Api
 from tests.faults import restart_rabbitmq
 from tests.images import photo
-from tests.processes import Launcher
+from tests.processes import Launcher, launcher
 from tests.scraping import scrape, value, wait_for
+from tests.services import create_vhost, delete_vhost
 from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription, assert_moves_forward
 
 
@@ -43,6 +44,35 @@ def test_events_arrive_in_order_then_the_subscription_completes(api: Api, protoc
         assert [u["status"] for u in watcher.updates_until_complete()] == ["COMPLETED"]
     finally:
         watcher.close()
+
+
+def test_stage_events_are_rate_limited_but_status_changes_are_not(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a worker that reports an image's stages at most once a minute
+    vhost_url = create_vhost()
+    try:
+        env = {**service_env, "AMQP_URL": vhost_url, "PROGRESS_INTERVAL_S": "60"}
+        with launcher(env, tmp_path) as running:
+            running.start_worker()
+            _, base_url = running.start_server()
+            api = Api(base_url, Path(service_env["STORAGE_DIR"]))
+            dashboard = Subscription(base_url, TRANSPORT_WS)
+            try:
+                # When an image that renders in well under a minute is uploaded
+                image_id = api.upload("quick.jpg", photo())["id"]
+                updates = dashboard.updates_for(image_id)
+            finally:
+                dashboard.close()
+                api.close()
+    finally:
+        delete_vhost(vhost_url)
+    # Then its watchers hear every status change and no stage in between
+    assert [(u["status"], u["stage"]) for u in updates] == [
+        ("PENDING", "queued"),
+        ("PROCESSING", "started"),
+        ("COMPLETED", "done"),
+    ]
 
 
 def test_subscribing_right_after_upload_sees_the_rest_and_completes(api: Api) -> None:

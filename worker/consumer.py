@@ -28,7 +28,7 @@ from infra.renditions import (
 from infra.storage import Storage
 from worker.errors import PermanentImageError, TimeLimitExceeded
 from worker.processing import Limits, ProcessResult, Target, pool_ready, process_image
-from worker.progress import ProgressReporter, stage_callback
+from worker.progress import ProgressReporter
 from worker.requeue import JobRequeuer, attempts_made
 from worker.retries import RetryPolicy, is_transient, transient_reason
 
@@ -347,7 +347,7 @@ class JobConsumer:
             original_key,
             targets,
             self._limits,
-            stage_callback(image_id),
+            self._progress.stage_callback(image_id),
         )
         future = loop.run_in_executor(self._executor, render)
         try:

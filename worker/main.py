@@ -43,7 +43,11 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     # orphans, holding its unacked jobs hostage. Spawned processes start clean.
     mp_context = multiprocessing.get_context("spawn")
     events_channel = await connection.channel(publisher_confirms=True)
-    progress = ProgressReporter(await EventPublisher.declare(events_channel), mp_context)
+    progress = ProgressReporter(
+        await EventPublisher.declare(events_channel),
+        mp_context,
+        stage_interval_s=settings.progress_interval_s,
+    )
     requeue_channel = await connection.channel(publisher_confirms=True)
     consumer = JobConsumer(
         concurrency=concurrency,

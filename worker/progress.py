@@ -14,7 +14,6 @@ import os
 import threading
 import time
 from collections import OrderedDict
-from functools import partial
 from multiprocessing.context import BaseContext
 from multiprocessing.queues import Queue
 from typing import Any
@@ -49,19 +48,35 @@ def _exit_when_orphaned(worker_pid: int) -> None:
     os._exit(0)
 
 
-def _report_from_child(image_id: int, stage: str, progress: float) -> None:
-    if _child_queue is not None:
-        _child_queue.put_nowait((image_id, stage, progress))
+class _StageReports:
+    """Called by a pool process after each stage of one job; sent over at most every
+    ``min_interval_s``, counted from the job's start.
 
+    A 2-megapixel photo renders in ~0.2 s: four stage events for it would cost the worker,
+    the broker, every server and every watcher more than they tell anyone
+    (docs/benchmarks.md, pipeline). Large images still report as they go.
+    """
 
-def stage_callback(image_id: int) -> StageCallback:
-    """A picklable callback that pool processes call to report a stage of ``image_id``."""
-    return partial(_report_from_child, image_id)
+    def __init__(self, image_id: int, min_interval_s: float) -> None:
+        self._image_id = image_id
+        self._min_interval_s = min_interval_s
+        # CLOCK_MONOTONIC is system-wide, so the pool process can continue this count.
+        self._last_report_s = time.monotonic()
+
+    def __call__(self, stage: str, progress: float) -> None:
+        now_s = time.monotonic()
+        if now_s - self._last_report_s < self._min_interval_s or _child_queue is None:
+            return
+        self._last_report_s = now_s
+        _child_queue.put_nowait((self._image_id, stage, progress))
 
 
 class ProgressReporter:
-    def __init__(self, publisher: EventPublisher, mp_context: BaseContext) -> None:
+    def __init__(
+        self, publisher: EventPublisher, mp_context: BaseContext, *, stage_interval_s: float
+    ) -> None:
         self._publisher = publisher
+        self._stage_interval_s = stage_interval_s
         self._outbox: asyncio.Queue[ImageEvent | None] = asyncio.Queue()
         self._finished: OrderedDict[int, None] = OrderedDict()
         self.pool_queue: Queue[tuple[int, str, float]] = mp_context.Queue()
@@ -69,6 +84,10 @@ class ProgressReporter:
         self._sender = asyncio.create_task(self._send_in_order(), name="progress-sender")
         self._reader = threading.Thread(target=self._read_pool_reports, daemon=True)
         self._reader.start()
+
+    def stage_callback(self, image_id: int) -> StageCallback:
+        """A picklable callback for the pool process that renders ``image_id``."""
+        return _StageReports(image_id, self._stage_interval_s)
 
     def started(self, image_id: int) -> None:
         self._finished.pop(image_id, None)
