@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pillow_heif
 from PIL import features
 
 ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
@@ -18,5 +19,11 @@ ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
 # Pillow 11.3+ ships an AVIF plugin, but only wheels built with libavif can read it.
 if features.check("avif"):
     ACCEPTED_FORMATS["AVIF"] = ("image/avif", "avif")
+
+# iPhones save HEIC by default. pillow-heif's opener is a Pillow plugin like the built-in
+# ones, so it is registered where the format list is made: every process that checks or
+# decodes images (the server, the worker and its spawned pool processes) imports this.
+pillow_heif.register_heif_opener()
+ACCEPTED_FORMATS["HEIF"] = ("image/heic", "heic")
 
 DEFAULT_MAX_PIXELS = 50_000_000

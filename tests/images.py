@@ -9,15 +9,21 @@ import zlib
 from PIL import Image
 
 
-def photo(width: int = 1200, height: int = 800, *, orientation: int | None = None) -> bytes:
-    """A photo-like JPEG: a gradient with a red block in the top-left corner."""
+def photo(
+    width: int = 1200,
+    height: int = 800,
+    *,
+    orientation: int | None = None,
+    image_format: str = "JPEG",
+) -> bytes:
+    """A photo-like JPEG (or ``image_format``): a gradient, a red block in the top-left corner."""
     image = Image.linear_gradient("L").resize((width, height)).convert("RGB")
     image.paste((255, 0, 0), (0, 0, width // 4, height // 4))
     buffer = io.BytesIO()
     exif = Image.Exif()
     if orientation is not None:
         exif[0x0112] = orientation
-    image.save(buffer, "JPEG", quality=90, exif=exif.tobytes())
+    image.save(buffer, image_format, quality=90, exif=exif.tobytes())
     return buffer.getvalue()
 
 

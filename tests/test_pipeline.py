@@ -8,6 +8,20 @@ from tests.client import Api
 from tests.images import decode, photo
 
 
+def test_a_heic_upload_is_kept_as_heic_and_rendered(api: Api) -> None:
+    # Given an iPhone's HEIC photo uploaded with a name that says JPEG
+    content = photo(1200, 800, image_format="HEIF")
+    uploaded = api.upload("IMG_0001.jpg", content)
+    # When the worker has processed it
+    image = api.wait_final(uploaded["id"])
+    # Then it has a JPEG thumbnail, and the original is served as what it is
+    assert image["status"] == "COMPLETED", image["error"]
+    assert decode(httpx.get(image["thumbnailUrl"]).content).size == (256, 171)
+    original = httpx.get(image["originalUrl"])
+    assert original.headers["content-type"] == "image/heic"
+    assert original.content == content
+
+
 def test_graphql_upload_becomes_a_thumbnail_that_fits_and_keeps_the_aspect(api: Api) -> None:
     # Given a 1200x800 photo uploaded through the GraphQL multipart mutation
     uploaded = api.upload("holiday.jpg", photo(1200, 800))

@@ -101,6 +101,20 @@ def test_every_exif_orientation_comes_out_upright(tmp_path: Path, orientation: i
             assert _rgb(thumb, xy)[0] < 200 or _rgb(thumb, xy)[1] > 60
 
 
+@pytest.mark.parametrize("orientation", [1, 6])
+def test_an_iphone_heic_photo_comes_out_upright(tmp_path: Path, orientation: int) -> None:
+    # Given a HEIC photo, as iPhones save them, held level or turned
+    content = photo(800, 400, orientation=orientation, image_format="HEIF")
+    result, outputs = _run(tmp_path, content, [THUMB])
+    # Then it is read as HEIF and turned upright once, as a JPEG would be
+    assert result.format == "HEIF"
+    thumb = outputs["thumb"]
+    assert thumb.size == ((256, 128) if orientation == 1 else (128, 256))
+    top_left, top_right = (5, 5), (thumb.width - 6, 5)
+    red, green, _ = _rgb(thumb, top_left if orientation == 1 else top_right)
+    assert red > 200 and green < 60
+
+
 def test_default_renditions_have_their_formats_and_sizes(tmp_path: Path) -> None:
     result, outputs = _run(tmp_path, photo(1200, 800))
     assert {name: (image.format, image.size) for name, image in outputs.items()} == {

@@ -127,7 +127,7 @@ export function UploadPanel() {
         onDrop={onDrop}
       >
         <strong>Drop images here</strong>
-        <span>or press to choose files (JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF)</span>
+        <span>or press to choose files (JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF, HEIC)</span>
       </button>
       <input
         ref={input}
