@@ -46,6 +46,28 @@ def test_events_arrive_in_order_then_the_subscription_completes(api: Api, protoc
         watcher.close()
 
 
+def test_a_batch_upload_reports_pending_first_for_every_image(api: Api) -> None:
+    # Given a dashboard watching every image
+    dashboard = Subscription(api.base_url, TRANSPORT_WS)
+    try:
+        # When eight images arrive in one request (one outbox batch for the relay)
+        response = api.upload_multipart([(f"batch-{i}.jpg", photo(400, 300)) for i in range(8)])
+        assert response.status_code == 200, response.text
+        ids = {image["id"] for image in response.json()["data"]["uploadImages"]}
+        updates: dict[str, list[dict[str, object]]] = {image_id: [] for image_id in ids}
+        while any(not u or u[-1]["status"] != "COMPLETED" for u in updates.values()):
+            update = dashboard.next_update()
+            assert update is not None
+            if update["id"] in updates:
+                updates[update["id"]].append(update)
+    finally:
+        dashboard.close()
+    # Then each one's stream starts with PENDING and only moves forward
+    for mine in updates.values():
+        assert mine[0]["status"] == "PENDING"
+        assert_moves_forward(mine)
+
+
 def test_stage_events_are_rate_limited_but_status_changes_are_not(
     service_env: dict[str, str], tmp_path: Path
 ) -> None:
