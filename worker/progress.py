@@ -1,4 +1,5 @@
-"""Where progress is reported: every status change and processing stage becomes an event.
+"""Where progress is reported: every status change becomes an event, and so do processing
+stages, at most one per ``PROGRESS_INTERVAL_S`` per image.
 
 Pillow runs in pool processes, so stage reports travel from there over a
 ``multiprocessing`` queue to a reader thread, which hands them to the event loop. Events
