@@ -165,6 +165,9 @@ class ImageService:
 
     def _sniff_format(self, filename: str, source: BinaryIO) -> str:
         """Read only the header: the format and the pixel count, not the pixels."""
+        # Pillow checks the header's pixel count as it opens, against its own default
+        # (89 MP) unless told ours: a larger MAX_IMAGE_PIXELS would be refused here.
+        Image.MAX_IMAGE_PIXELS = self._max_image_pixels
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             try:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
 
 from tests.client import Api
 from tests.images import CAMERA_PHOTO_METADATA, camera_photo, decode, encode, photo, pixel_bomb_png
+from tests.processes import launcher
+from tests.services import create_database, create_vhost, delete_vhost, drop_database
 
 RENDITION_FIELDS = """
   id status error width height format placeholder dominantColor thumbnailUrl originalUrl
@@ -140,6 +143,41 @@ def test_a_60_megapixel_png_is_refused_by_the_pixel_limit(api: Api) -> None:
         "bomb.png: image exceeds the pixel limit of 50000000 pixels"
     )
     assert api.stored_originals() == before
+
+
+def test_a_pixel_limit_above_pillows_default_is_honoured_at_upload(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a server allowed 100 megapixels (Pillow's own default stops at 89), with a
+    # database and vhost of its own so that no worker takes its jobs
+    database_url, vhost_url = create_database(), create_vhost()
+    storage = tmp_path / "storage"
+    env = {
+        **service_env,
+        "DATABASE_URL": database_url,
+        "AMQP_URL": vhost_url,
+        "STORAGE_DIR": str(storage),
+        "MAX_IMAGE_PIXELS": "100000000",
+    }
+    try:
+        with launcher(env, tmp_path) as running:
+            _, base_url = running.start_server()
+            api = Api(base_url, storage)
+            try:
+                # When a 95-megapixel image and a 105-megapixel one are uploaded
+                allowed = _upload(api, "95mp.png", pixel_bomb_png(10_000, 9_500))
+                refused = _upload(api, "105mp.png", pixel_bomb_png(10_000, 10_500))
+            finally:
+                api.close()
+    finally:
+        delete_vhost(vhost_url)
+        drop_database(database_url)
+    # Then the limit that applies is the configured one, both ways
+    assert "errors" not in allowed, allowed
+    assert allowed["data"]["uploadImage"]["id"]
+    assert refused["errors"][0]["message"] == (
+        "105mp.png: image exceeds the pixel limit of 100000000 pixels"
+    )
 
 
 def test_unknown_rendition_is_a_json_404(api: Api) -> None:
