@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import warnings
+from typing import BinaryIO
+
 import pillow_heif
-from PIL import features
+from PIL import Image, features
 
 ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
     # Pillow format name: (content type, file extension)
@@ -27,3 +30,27 @@ pillow_heif.register_heif_opener()
 ACCEPTED_FORMATS["HEIF"] = ("image/heic", "heic")
 
 DEFAULT_MAX_PIXELS = 50_000_000
+
+
+class TooManyPixels(Exception):
+    """The header says width x height is above the pixel limit; nothing was decoded."""
+
+    def __init__(self, max_pixels: int) -> None:
+        super().__init__(f"image exceeds the pixel limit of {max_pixels} pixels")
+
+
+def open_header(source: BinaryIO, max_pixels: int) -> Image.Image:
+    """Open ``source`` as one of ``ACCEPTED_FORMATS``, reading its header and no pixels.
+
+    The server's upload check and the worker both open images here. Raises
+    ``TooManyPixels``, and Pillow's own errors for a file it cannot read.
+    """
+    # Pillow checks the header's pixel count as it opens, against a process-wide limit (its
+    # default is 89 MP): it warns above it and raises above twice that. Both are refusals.
+    Image.MAX_IMAGE_PIXELS = max_pixels
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return Image.open(source, formats=tuple(ACCEPTED_FORMATS))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise TooManyPixels(max_pixels) from exc

@@ -5,19 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
 
 import asyncpg
-from PIL import Image, UnidentifiedImageError
+from PIL import UnidentifiedImageError
 
 from infra.db import images, outbox
 from infra.db.images import ImageRecord, ImageStatus
 from infra.db.text import without_control_characters
-from infra.image_formats import ACCEPTED_FORMATS
+from infra.image_formats import ACCEPTED_FORMATS, TooManyPixels, open_header
 from infra.metrics import UPLOADS
 from infra.renditions import (
     RenditionSpec,
@@ -165,32 +164,22 @@ class ImageService:
 
     def _sniff_format(self, filename: str, source: BinaryIO) -> str:
         """Read only the header: the format and the pixel count, not the pixels."""
-        # Pillow checks the header's pixel count as it opens, against its own default
-        # (89 MP) unless told ours: a larger MAX_IMAGE_PIXELS would be refused here.
-        Image.MAX_IMAGE_PIXELS = self._max_image_pixels
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            try:
-                with Image.open(source, formats=tuple(ACCEPTED_FORMATS)) as image:
-                    image_format = image.format or ""
-                    width, height = image.size
-            except UnidentifiedImageError as exc:
-                accepted = ", ".join(ACCEPTED_FORMATS)
-                raise UploadRejected(
-                    filename, f"not a supported image (accepted formats: {accepted})"
-                ) from exc
-            except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-                raise UploadRejected(filename, self._too_many_pixels()) from exc
-            except (OSError, SyntaxError, ValueError, EOFError) as exc:
-                raise UploadRejected(filename, f"unreadable image header: {exc}") from exc
-        if width * height > self._max_image_pixels:
-            raise UploadRejected(filename, self._too_many_pixels())
+        try:
+            with open_header(source, self._max_image_pixels) as image:
+                image_format = image.format or ""
+        except TooManyPixels as exc:
+            raise UploadRejected(filename, str(exc)) from exc
+        except UnidentifiedImageError as exc:
+            accepted = ", ".join(ACCEPTED_FORMATS)
+            raise UploadRejected(
+                filename, f"not a supported image (accepted formats: {accepted})"
+            ) from exc
+        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+            raise UploadRejected(filename, f"unreadable image header: {exc}") from exc
+        # A plugin may name a variant (a multi-picture JPEG opens as MPO).
         if image_format not in ACCEPTED_FORMATS:
             raise UploadRejected(filename, f"unsupported image format {image_format}")
         return image_format
-
-    def _too_many_pixels(self) -> str:
-        return f"image exceeds the pixel limit of {self._max_image_pixels} pixels"
 
     async def get(self, image_id: int) -> ImageRecord | None:
         return await images.get(self._pool, image_id)

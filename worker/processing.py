@@ -17,7 +17,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
-from infra.image_formats import ACCEPTED_FORMATS, DEFAULT_MAX_PIXELS
+from infra.image_formats import ACCEPTED_FORMATS, DEFAULT_MAX_PIXELS, TooManyPixels, open_header
 from infra.renditions import OutputFormat, RenditionSpec, thumb_spec
 from infra.storage import InvalidKey, Storage, StorageError
 from worker.colour import for_format, prepare_for_resize, to_srgb
@@ -187,12 +187,11 @@ def _open_checked(source: BinaryIO, max_pixels: int) -> Image.Image:
     single pixel is decoded, so a 60-megapixel PNG of a few kilobytes is refused without
     allocating its 60 megabytes.
     """
-    # Pillow checks the header's pixel count as it opens: it warns above MAX_IMAGE_PIXELS
-    # and raises above twice that, and _decode_errors refuses both.
-    Image.MAX_IMAGE_PIXELS = max_pixels
     with _decode_errors(max_pixels):
         try:
-            return Image.open(source, formats=tuple(ACCEPTED_FORMATS))
+            return open_header(source, max_pixels)
+        except TooManyPixels as exc:
+            raise PermanentImageError(str(exc)) from exc
         except UnidentifiedImageError as exc:
             raise PermanentImageError(
                 "not a supported image (accepted: " + ", ".join(ACCEPTED_FORMATS) + ")"
