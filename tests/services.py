@@ -8,6 +8,8 @@ import secrets
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 import asyncpg
@@ -106,3 +108,17 @@ def delete_vhost(url: str) -> None:
     from urllib.parse import unquote
 
     _rabbitmqctl("delete_vhost", unquote(url.rsplit("/", 1)[-1]))
+
+
+@contextmanager
+def own_database_and_vhost() -> Iterator[tuple[str, str]]:
+    """A fresh database and vhost (their URLs), both removed at the end whatever failed."""
+    database_url = create_database()
+    try:
+        amqp_url = create_vhost()
+        try:
+            yield database_url, amqp_url
+        finally:
+            delete_vhost(amqp_url)
+    finally:
+        drop_database(database_url)

@@ -29,12 +29,7 @@ from tests.faults import postgres_stopped, rabbitmq_stopped, restart_postgres, r
 from tests.images import photo
 from tests.processes import Launcher, Process, launcher
 from tests.scraping import wait_for
-from tests.services import (
-    create_database,
-    create_vhost,
-    delete_vhost,
-    drop_database,
-)
+from tests.services import own_database_and_vhost
 
 FINAL = ("COMPLETED", "FAILED")
 
@@ -110,15 +105,8 @@ class Isolated:
 def isolated(
     service_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Isolated]:
-    database_url = create_database()
-    try:
-        amqp_url = create_vhost()
-        try:
-            yield from _isolated_stack(service_env, tmp_path, request, database_url, amqp_url)
-        finally:
-            delete_vhost(amqp_url)
-    finally:
-        drop_database(database_url)
+    with own_database_and_vhost() as (database_url, amqp_url):
+        yield from _isolated_stack(service_env, tmp_path, request, database_url, amqp_url)
 
 
 def _isolated_stack(

@@ -10,7 +10,7 @@ import httpx
 from tests.client import Api
 from tests.images import CAMERA_PHOTO_METADATA, camera_photo, decode, encode, photo, pixel_bomb_png
 from tests.processes import launcher
-from tests.services import create_database, create_vhost, delete_vhost, drop_database
+from tests.services import own_database_and_vhost
 
 RENDITION_FIELDS = """
   id status error width height format placeholder dominantColor thumbnailUrl originalUrl
@@ -150,16 +150,15 @@ def test_a_pixel_limit_above_pillows_default_is_honoured_at_upload(
 ) -> None:
     # Given a server allowed 100 megapixels (Pillow's own default stops at 89), with a
     # database and vhost of its own so that no worker takes its jobs
-    database_url, vhost_url = create_database(), create_vhost()
     storage = tmp_path / "storage"
-    env = {
-        **service_env,
-        "DATABASE_URL": database_url,
-        "AMQP_URL": vhost_url,
-        "STORAGE_DIR": str(storage),
-        "MAX_IMAGE_PIXELS": "100000000",
-    }
-    try:
+    with own_database_and_vhost() as (database_url, amqp_url):
+        env = {
+            **service_env,
+            "DATABASE_URL": database_url,
+            "AMQP_URL": amqp_url,
+            "STORAGE_DIR": str(storage),
+            "MAX_IMAGE_PIXELS": "100000000",
+        }
         with launcher(env, tmp_path) as running:
             _, base_url = running.start_server()
             api = Api(base_url, storage)
@@ -169,9 +168,6 @@ def test_a_pixel_limit_above_pillows_default_is_honoured_at_upload(
                 refused = _upload(api, "105mp.png", pixel_bomb_png(10_000, 10_500))
             finally:
                 api.close()
-    finally:
-        delete_vhost(vhost_url)
-        drop_database(database_url)
     # Then the limit that applies is the configured one, both ways
     assert "errors" not in allowed, allowed
     assert allowed["data"]["uploadImage"]["id"]
