@@ -46,7 +46,7 @@ def test_events_arrive_in_order_then_the_subscription_completes(api: Api, protoc
         watcher.close()
 
 
-def test_a_batch_upload_reports_pending_first_for_every_image(api: Api) -> None:
+def test_a_batch_upload_s_watchers_see_every_image_only_move_forward(api: Api) -> None:
     # Given a dashboard watching every image
     dashboard = Subscription(api.base_url, TRANSPORT_WS)
     try:
@@ -62,9 +62,10 @@ def test_a_batch_upload_reports_pending_first_for_every_image(api: Api) -> None:
                 updates[update["id"]].append(update)
     finally:
         dashboard.close()
-    # Then each one's stream starts with PENDING and only moves forward
+    # Then no image's stream goes back (a PENDING after its PROCESSING would), and each ends
+    # COMPLETED. That its first update is PENDING is not promised: an event the dashboard
+    # has not read yet is replaced by the image's next one (server/events/hub.py).
     for mine in updates.values():
-        assert mine[0]["status"] == "PENDING"
         assert_moves_forward(mine)
 
 
