@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -17,16 +18,23 @@ from tests.services import create_vhost, delete_vhost
 from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription, assert_moves_forward
 
 
-@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
-def test_events_arrive_in_order_then_the_subscription_completes(api: Api, protocol: str) -> None:
-    # Given a dashboard watching every image
-    dashboard = Subscription(api.base_url, protocol)
+def _watch_one_upload(
+    api: Api, name: str, *, watch_url: str | None = None, protocol: str = TRANSPORT_WS
+) -> tuple[str, list[dict[str, Any]]]:
+    """Upload ``name`` through ``api`` while a dashboard watching every image listens (on
+    ``watch_url``, by default the same server); the image's id and its updates, to the end."""
+    dashboard = Subscription(watch_url or api.base_url, protocol)
     try:
-        # When an image is uploaded
-        image_id = api.upload("live.jpg", photo())["id"]
-        updates = dashboard.updates_for(image_id)
+        image_id: str = api.upload(name, photo())["id"]
+        return image_id, dashboard.updates_for(image_id)
     finally:
         dashboard.close()
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+def test_events_arrive_in_order_then_the_subscription_completes(api: Api, protocol: str) -> None:
+    # Given a dashboard watching every image, when an image is uploaded
+    image_id, updates = _watch_one_upload(api, "live.jpg", protocol=protocol)
 
     # Then it sees PENDING, PROCESSING with rising progress, then COMPLETED
     statuses = [u["status"] for u in updates]
@@ -80,13 +88,10 @@ def test_stage_events_are_rate_limited_but_status_changes_are_not(
             running.start_worker()
             _, base_url = running.start_server()
             api = Api(base_url, Path(service_env["STORAGE_DIR"]))
-            dashboard = Subscription(base_url, TRANSPORT_WS)
             try:
                 # When an image that renders in well under a minute is uploaded
-                image_id = api.upload("quick.jpg", photo())["id"]
-                updates = dashboard.updates_for(image_id)
+                _, updates = _watch_one_upload(api, "quick.jpg")
             finally:
-                dashboard.close()
                 api.close()
     finally:
         delete_vhost(vhost_url)
@@ -134,15 +139,9 @@ def test_unknown_ids_are_an_error_not_a_hang(api: Api) -> None:
 
 
 def test_events_cross_server_instances(api: Api, stack: Launcher) -> None:
-    # Given a subscriber on a second server process
+    # Given a subscriber on a second server process, when the upload goes through the first
     _, other_url = stack.start_server()
-    dashboard = Subscription(other_url, TRANSPORT_WS)
-    try:
-        # When the upload goes through the first server
-        image_id = api.upload("elsewhere.jpg", photo())["id"]
-        updates = dashboard.updates_for(image_id)
-    finally:
-        dashboard.close()
+    _, updates = _watch_one_upload(api, "elsewhere.jpg", watch_url=other_url)
     assert [u["status"] for u in updates][-1] == "COMPLETED"
     assert updates[0]["status"] == "PENDING"
 
