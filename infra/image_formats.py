@@ -29,7 +29,17 @@ if features.check("avif"):
 pillow_heif.register_heif_opener()
 ACCEPTED_FORMATS["HEIF"] = ("image/heic", "heic")
 
+# Pillow's JPEG opener returns a JPEG with more pictures appended (MPF: a depth map, a
+# preview, the other half of a stereo pair) as "MPO". Its first picture is the photo, which
+# is all a JPEG reader (a browser, our worker) shows, so the file is taken as a JPEG.
+_FILE_TYPE_OF_VARIANT = {"MPO": "JPEG"}
+
 DEFAULT_MAX_PIXELS = 50_000_000
+
+
+def stored_as(image_format: str) -> tuple[str, str] | None:
+    """(content type, file extension) for an opened image's format; None if not accepted."""
+    return ACCEPTED_FORMATS.get(_FILE_TYPE_OF_VARIANT.get(image_format, image_format))
 
 
 class TooManyPixels(Exception):

@@ -16,7 +16,7 @@ from PIL import UnidentifiedImageError
 from infra.db import images, outbox
 from infra.db.images import ImageRecord, ImageStatus
 from infra.db.text import without_control_characters
-from infra.image_formats import ACCEPTED_FORMATS, TooManyPixels, open_header
+from infra.image_formats import ACCEPTED_FORMATS, TooManyPixels, open_header, stored_as
 from infra.metrics import UPLOADS
 from infra.renditions import (
     RenditionSpec,
@@ -152,8 +152,7 @@ class ImageService:
         if not source.read(1):
             raise UploadRejected(filename, "the file is empty")
         source.seek(0)
-        image_format = self._sniff_format(filename, source)
-        content_type, extension = ACCEPTED_FORMATS[image_format]
+        content_type, extension = self._sniff_file_type(filename, source)
         key = f"originals/{uuid.uuid4().hex}.{extension}"
         try:
             # A staged upload (server/upload_form.py) is renamed into place, not copied.
@@ -162,8 +161,8 @@ class ImageService:
             raise UploadRejected(filename, str(exc), status_code=413) from exc
         return _StoredOriginal(key, size, content_type)
 
-    def _sniff_format(self, filename: str, source: BinaryIO) -> str:
-        """Read only the header: the format and the pixel count, not the pixels."""
+    def _sniff_file_type(self, filename: str, source: BinaryIO) -> tuple[str, str]:
+        """Read only the header (format and pixel count); (content type, extension)."""
         try:
             with open_header(source, self._max_image_pixels) as image:
                 image_format = image.format or ""
@@ -176,10 +175,10 @@ class ImageService:
             ) from exc
         except (OSError, SyntaxError, ValueError, EOFError) as exc:
             raise UploadRejected(filename, f"unreadable image header: {exc}") from exc
-        # A plugin may name a variant (a multi-picture JPEG opens as MPO).
-        if image_format not in ACCEPTED_FORMATS:
+        file_type = stored_as(image_format)
+        if file_type is None:
             raise UploadRejected(filename, f"unsupported image format {image_format}")
-        return image_format
+        return file_type
 
     async def get(self, image_id: int) -> ImageRecord | None:
         return await images.get(self._pool, image_id)

@@ -27,6 +27,18 @@ def photo(
     return buffer.getvalue()
 
 
+def multi_picture_jpeg(width: int = 1200, height: int = 800) -> bytes:
+    """A JPEG with a second picture appended (MPF), as phones save depth or gain maps.
+
+    The first picture is :func:`photo`'s (red block top-left); the second is all blue.
+    """
+    first = Image.open(io.BytesIO(photo(width, height)))
+    second = Image.new("RGB", (width // 2, height // 2), (0, 0, 255))
+    buffer = io.BytesIO()
+    first.save(buffer, "MPO", save_all=True, append_images=[second], quality=90)
+    return buffer.getvalue()
+
+
 def png_with_transparency(width: int = 300, height: int = 300) -> bytes:
     image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
     image.paste((0, 0, 255, 255), (width // 2, 0, width, height))

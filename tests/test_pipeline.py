@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 
 from tests.client import Api
-from tests.images import decode, photo
+from tests.images import decode, multi_picture_jpeg, photo
 
 
 def test_a_heic_upload_is_kept_as_heic_and_rendered(api: Api) -> None:
@@ -19,6 +19,23 @@ def test_a_heic_upload_is_kept_as_heic_and_rendered(api: Api) -> None:
     assert decode(httpx.get(image["thumbnailUrl"]).content).size == (256, 171)
     original = httpx.get(image["originalUrl"])
     assert original.headers["content-type"] == "image/heic"
+    assert original.content == content
+
+
+def test_a_multi_picture_jpeg_is_accepted_and_rendered_from_its_first_picture(api: Api) -> None:
+    # Given a phone photo whose JPEG carries a second picture (a depth or gain map)
+    content = multi_picture_jpeg(1200, 800)
+    uploaded = api.upload("PXL_0001.jpg", content)
+    # When the worker has processed it
+    image = api.wait_final(uploaded["id"])
+    # Then the thumbnail shows the main picture, and the original is served as a JPEG
+    assert image["status"] == "COMPLETED", image["error"]
+    thumbnail = decode(httpx.get(image["thumbnailUrl"]).content).convert("RGB")
+    assert thumbnail.size == (256, 171)
+    red, green, blue = thumbnail.getpixel((10, 10))  # type: ignore[misc]
+    assert red > 200 and green < 60 and blue < 60
+    original = httpx.get(image["originalUrl"])
+    assert original.headers["content-type"] == "image/jpeg"
     assert original.content == content
 
 
