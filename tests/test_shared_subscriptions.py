@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+import logging
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
-from server.graphql.schema import QueryLimits
-from server.graphql.shared_subscriptions import shared_document
+from infra.broker.messages import ImageEvent
+from server.graphql.context import Context
+from server.graphql.errors import UserFacingError
+from server.graphql.schema import QueryLimits, schema
+from server.graphql.shared_subscriptions import SharedPayloads, shared_document
 from tests.client import Api
 from tests.images import photo
 from tests.ws import LEGACY_WS, TRANSPORT_WS, UPDATES, Subscription, assert_moves_forward
@@ -139,3 +145,49 @@ def test_only_documents_watching_all_images_are_shared(
         query, variables, None, base_url="http://localhost", max_tokens=QueryLimits().max_tokens
     )
     assert (document is not None) == shared
+
+
+async def test_a_failing_field_in_a_shared_stream_is_masked_for_clients_and_logged(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a shared watch-all document whose `image` field reads the database
+    query = "subscription { imageUpdates { id image { filename } } }"
+    document = shared_document(query, {}, None, base_url="http://x", max_tokens=2000)
+    assert document is not None
+    payloads = SharedPayloads(schema, max_document_tokens=2000)
+
+    async def broken_read(image_id: int) -> None:
+        raise RuntimeError(f"connection to 10.0.0.5 lost while reading image {image_id}")
+
+    context = cast("Context", SimpleNamespace(service=SimpleNamespace(get=broken_read)))
+    assert await payloads.is_valid(document, context)
+
+    # When an event's payload is made and that read fails
+    with caplog.at_level(logging.ERROR):
+        encoded = await payloads.payload(document, ImageEvent(7, "pending", 0.0), None, context)
+
+    # Then the client gets the event with an opaque error in place of the image
+    payload = json.loads(encoded)
+    assert payload["data"] == {"imageUpdates": {"id": "7", "image": None}}
+    assert [error["message"] for error in payload["errors"]] == ["Unexpected error."]
+    assert payload["errors"][0]["path"] == ["imageUpdates", "image"]
+    assert "10.0.0.5" not in encoded
+    # And the operator's log has what went wrong
+    assert "lost while reading image 7" in caplog.text
+
+
+async def test_an_error_meant_for_clients_in_a_shared_stream_is_shown() -> None:
+    query = "subscription { imageUpdates { id image { filename } } }"
+    document = shared_document(query, {}, None, base_url="http://x", max_tokens=2000)
+    assert document is not None
+    payloads = SharedPayloads(schema, max_document_tokens=2000)
+
+    async def gone(image_id: int) -> None:
+        raise UserFacingError(f"image {image_id} was deleted")
+
+    context = cast("Context", SimpleNamespace(service=SimpleNamespace(get=gone)))
+    assert await payloads.is_valid(document, context)
+    encoded = await payloads.payload(document, ImageEvent(7, "pending", 0.0), None, context)
+    assert [error["message"] for error in json.loads(encoded)["errors"]] == [
+        "image 7 was deleted"
+    ]
