@@ -20,7 +20,6 @@ from infra.image_formats import ACCEPTED_FORMATS, TooManyPixels, open_header, st
 from infra.metrics import UPLOADS
 from infra.renditions import (
     RenditionSpec,
-    job_for,
     rendition_prefix,
     renditions_to_json,
     thumbnail_key_for,
@@ -118,18 +117,16 @@ class ImageService:
         try:
             # The row and its job commit together: once the client has an id, the job
             # exists, whatever happens to the broker or to this process next.
-            async with self._pool.acquire() as connection, connection.transaction():
-                record = await images.insert_pending(
-                    connection,
-                    filename=filename,
-                    original_path=stored.key,
-                    file_size=stored.size_bytes,
-                    content_type=stored.content_type,
-                    requested_renditions=(
-                        None if renditions is None else renditions_to_json(renditions)
-                    ),
-                )
-                await outbox.enqueue(connection, job_for(record.id, stored.key))
+            record = await outbox.insert_pending_image(
+                self._pool,
+                filename=filename,
+                original_path=stored.key,
+                file_size=stored.size_bytes,
+                content_type=stored.content_type,
+                requested_renditions=(
+                    None if renditions is None else renditions_to_json(renditions)
+                ),
+            )
         except BaseException as exc:
             await asyncio.to_thread(self._storage.delete, stored.key)
             if isinstance(exc, (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):

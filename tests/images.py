@@ -8,6 +8,10 @@ import zlib
 
 from PIL import Image
 
+# Registers pillow-heif's plugin, as the server and the worker do, so HEIF fixtures can be
+# made even when no test imported either before.
+import infra.image_formats  # noqa: F401
+
 
 def photo(
     width: int = 1200,

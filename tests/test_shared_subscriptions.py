@@ -188,6 +188,4 @@ async def test_an_error_meant_for_clients_in_a_shared_stream_is_shown() -> None:
     context = cast("Context", SimpleNamespace(service=SimpleNamespace(get=gone)))
     assert await payloads.is_valid(document, context)
     encoded = await payloads.payload(document, ImageEvent(7, "pending", 0.0), None, context)
-    assert [error["message"] for error in json.loads(encoded)["errors"]] == [
-        "image 7 was deleted"
-    ]
+    assert [error["message"] for error in json.loads(encoded)["errors"]] == ["image 7 was deleted"]

@@ -61,7 +61,7 @@ class ImageRecord:
 
 
 _JSON_COLUMNS = ("metadata", "renditions", "requested_renditions")
-_COLUMNS = (
+COLUMNS = (  # what ImageRecord.from_row reads
     "id, filename, original_path, thumbnail_path, file_size, thumbnail_size, status, "
     "created_at, processed_at, content_type, error, attempts, started_at, "
     "width, height, format, metadata, placeholder, dominant_color, renditions, "
@@ -92,40 +92,13 @@ def parse_image_id(raw: str) -> int | None:
     return image_id if 0 < image_id <= 2**31 - 1 else None
 
 
-async def insert_pending(
-    db: Executor,
-    *,
-    filename: str,
-    original_path: str,
-    file_size: int,
-    content_type: str,
-    requested_renditions: str | None = None,
-) -> ImageRecord:
-    """``requested_renditions`` is the upload's rendition specs as JSON, if it has its own."""
-    row = await db.fetchrow(
-        f"""
-        INSERT INTO images
-            (filename, original_path, file_size, content_type, status, requested_renditions)
-        VALUES ($1, $2, $3, $4, 'pending', $5::jsonb)
-        RETURNING {_COLUMNS}
-        """,
-        filename,
-        original_path,
-        file_size,
-        content_type,
-        requested_renditions,
-    )
-    assert row is not None
-    return ImageRecord.from_row(row)
-
-
 async def get(db: Executor, image_id: int) -> ImageRecord | None:
-    row = await db.fetchrow(f"SELECT {_COLUMNS} FROM images WHERE id = $1", image_id)
+    row = await db.fetchrow(f"SELECT {COLUMNS} FROM images WHERE id = $1", image_id)
     return ImageRecord.from_row(row) if row else None
 
 
 async def get_many(db: Executor, image_ids: list[int]) -> dict[int, ImageRecord]:
-    rows = await db.fetch(f"SELECT {_COLUMNS} FROM images WHERE id = ANY($1::int[])", image_ids)
+    rows = await db.fetch(f"SELECT {COLUMNS} FROM images WHERE id = ANY($1::int[])", image_ids)
     return {row["id"]: ImageRecord.from_row(row) for row in rows}
 
 
@@ -135,7 +108,7 @@ async def list_newest_first(
     """Up to ``limit`` images with ``id < before_id``, newest first (keyset pagination)."""
     rows = await db.fetch(
         f"""
-        SELECT {_COLUMNS} FROM images
+        SELECT {COLUMNS} FROM images
         WHERE ($1::int IS NULL OR id < $1) AND ($2::text IS NULL OR status = $2)
         ORDER BY id DESC
         LIMIT $3
@@ -151,7 +124,7 @@ async def changed_since(db: Executor, since: datetime, *, limit: int) -> list[Im
     """Images created, started or finished at or after ``since``, oldest change first."""
     rows = await db.fetch(
         f"""
-        SELECT {_COLUMNS} FROM images
+        SELECT {COLUMNS} FROM images
         WHERE greatest(created_at, started_at, processed_at) >= $1
         ORDER BY greatest(created_at, started_at, processed_at)
         LIMIT $2
@@ -181,7 +154,7 @@ async def claim_for_processing(
             OR (status = 'processing'
                 AND ($2 OR started_at < now() - make_interval(secs => $3)))
         )
-        RETURNING {_COLUMNS}
+        RETURNING {COLUMNS}
         """,
         image_id,
         take_over,
@@ -215,7 +188,7 @@ async def requeue_failed(db: Executor, image_id: int) -> ImageRecord | None:
         SET status = 'pending', attempts = 0, error = NULL, started_at = NULL,
             processed_at = NULL
         WHERE id = $1 AND status = 'failed'
-        RETURNING {_COLUMNS}
+        RETURNING {COLUMNS}
         """,
         image_id,
     )
@@ -233,7 +206,7 @@ async def release_stuck(db: Executor, *, stuck_after_s: float, limit: int) -> li
             ORDER BY id LIMIT $2
             FOR UPDATE SKIP LOCKED
         )
-        RETURNING {_COLUMNS}
+        RETURNING {COLUMNS}
         """,
         stuck_after_s,
         limit,
@@ -282,5 +255,5 @@ async def mark_failed(db: Executor, image_id: int, *, error: str) -> bool:
 
 
 async def delete(db: Executor, image_id: int) -> ImageRecord | None:
-    row = await db.fetchrow(f"DELETE FROM images WHERE id = $1 RETURNING {_COLUMNS}", image_id)
+    row = await db.fetchrow(f"DELETE FROM images WHERE id = $1 RETURNING {COLUMNS}", image_id)
     return ImageRecord.from_row(row) if row else None

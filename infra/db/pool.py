@@ -14,6 +14,18 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
         max_size=settings.db_pool_max_size,
         timeout=settings.db_timeout_s,
         command_timeout=settings.db_timeout_s,
+        reset=_keep_session,
     )
     assert pool is not None
     return pool
+
+
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """Nothing to undo when a connection goes back to the pool.
+
+    asyncpg's default reset sends ``pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *;
+    RESET ALL`` on every release: one more round trip per query or transaction, on the
+    upload's and the event's critical path. Our pooled connections never take advisory
+    locks, open cursors, LISTEN or SET (migrations use a connection of their own), and
+    asyncpg still rolls back a transaction left open before calling this.
+    """
