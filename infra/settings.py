@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     """Renditions made besides ``thumb`` when an upload does not ask for its own (JSON)."""
     expose_gps_coordinates: bool = False
     """Store and serve where a photo was taken; off, only whether it had GPS is kept."""
+    max_animation_frames: int = Field(default=1, ge=1, le=10_000)
+    """1: renditions of animated GIF/WebP are stills; above, WebP ones keep this many frames."""
 
     amqp_connect_timeout_s: float = Field(default=10.0, gt=0)
     amqp_reconnect_interval_s: float = Field(default=1.0, gt=0)

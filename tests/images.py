@@ -119,6 +119,14 @@ def animated_gif() -> bytes:
     return encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100)
 
 
+def animated_webp() -> bytes:
+    """As :func:`animated_gif`, as an animated (lossless) WebP."""
+    frames = [Image.new("RGB", (200, 100), colour) for colour in ("red", "lime", "blue")]
+    return encode(
+        frames[0], "WEBP", save_all=True, append_images=frames[1:], duration=100, lossless=True
+    )
+
+
 def pixel_bomb_png(width: int = 10_000, height: int = 6_000) -> bytes:
     """A complete, valid 1-bit PNG of 60 megapixels that is only a few kilobytes on disk.
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from infra.storage.local import LocalStorage
 from tests.images import (
     CAMERA_PHOTO_METADATA,
     animated_gif,
+    animated_webp,
     camera_photo,
     cmyk_jpeg,
     decode,
@@ -218,6 +220,56 @@ def test_animated_gif_gives_its_first_frame(tmp_path: Path) -> None:
         assert getattr(image, "n_frames", 1) == 1
         red, green, blue = _rgb(image, (50, 50))
         assert red > 200 and green < 60 and blue < 60
+
+
+def _frame_colours(image: Image.Image) -> list[str]:
+    names = {(255, 0, 0): "red", (0, 255, 0): "lime", (0, 0, 255): "blue"}
+    colours = []
+    for index in range(getattr(image, "n_frames", 1)):
+        image.seek(index)
+        pixel = _rgb(image, (50, 50))
+        colours.append(
+            min(
+                names.items(),
+                key=lambda kv: sum(abs(a - b) for a, b in zip(kv[0], pixel, strict=True)),
+            )[1]
+        )
+    return colours
+
+
+@pytest.mark.parametrize("animation", [animated_gif, animated_webp], ids=["gif", "webp"])
+@pytest.mark.parametrize(
+    ("max_frames", "expected"), [(2, ["red", "lime"]), (10, ["red", "lime", "blue"])]
+)
+def test_webp_renditions_of_an_animation_keep_its_frames_up_to_the_cap(
+    tmp_path: Path, animation: Callable[[], bytes], max_frames: int, expected: list[str]
+) -> None:
+    # Given an animated GIF or WebP (red, green, blue; 100 ms each) and a frame cap
+    limits = Limits(max_animation_frames=max_frames)
+    result, outputs = _run(tmp_path, animation(), limits=limits)
+    # Then both WebP renditions play its first frames in order, at the original's pace
+    for name in ("small", "large"):
+        webp = outputs[name]
+        assert (webp.format, webp.size) == ("WEBP", (200, 100))
+        assert _frame_colours(webp) == expected, name
+        webp.seek(1)
+        webp.load()
+        assert webp.info["duration"] == 100
+        assert "exif" not in webp.info
+    # And the JPEG thumbnail is still the first frame
+    assert getattr(outputs["thumb"], "n_frames", 1) == 1
+    assert _frame_colours(outputs["thumb"]) == ["red"]
+    assert {r.name for r in result.renditions} == {"thumb", "small", "large"}
+
+
+def test_an_animation_is_cut_short_at_the_pixel_limit(tmp_path: Path) -> None:
+    # Given a cap of 10 frames, but room for only two 200x100 frames in MAX_IMAGE_PIXELS
+    limits = Limits(max_animation_frames=10, max_pixels=2 * 200 * 100)
+    _, outputs = _run(
+        tmp_path, animated_gif(), [RenditionSpec(name="anim", width=640, format="WEBP")], limits
+    )
+    # Then the animation holds two frames, not three
+    assert _frame_colours(outputs["anim"]) == ["red", "lime"]
 
 
 def test_a_lying_extension_does_not_matter(tmp_path: Path) -> None:

@@ -8,7 +8,15 @@ from typing import Any
 import httpx
 
 from tests.client import Api
-from tests.images import CAMERA_PHOTO_METADATA, camera_photo, decode, encode, photo, pixel_bomb_png
+from tests.images import (
+    CAMERA_PHOTO_METADATA,
+    animated_gif,
+    camera_photo,
+    decode,
+    encode,
+    photo,
+    pixel_bomb_png,
+)
 from tests.processes import launcher
 from tests.services import own_database_and_vhost
 
@@ -174,6 +182,41 @@ def test_a_pixel_limit_above_pillows_default_is_honoured_at_upload(
     assert refused["errors"][0]["message"] == (
         "105mp.png: image exceeds the pixel limit of 100000000 pixels"
     )
+
+
+def test_a_worker_allowed_animation_makes_animated_webp_renditions(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a server and a worker whose MAX_ANIMATION_FRAMES is 2
+    storage = tmp_path / "storage"
+    with own_database_and_vhost() as (database_url, amqp_url):
+        env = {
+            **service_env,
+            "DATABASE_URL": database_url,
+            "AMQP_URL": amqp_url,
+            "STORAGE_DIR": str(storage),
+            "MAX_ANIMATION_FRAMES": "2",
+        }
+        with launcher(env, tmp_path) as running:
+            _, base_url = running.start_server()
+            running.start_worker()
+            api = Api(base_url, storage)
+            try:
+                # When a three-frame GIF is uploaded
+                image_id = api.upload("spinner.gif", animated_gif())["id"]
+                image = _processed(api, image_id)
+                files = {
+                    r["name"]: decode(httpx.get(r["url"]).content) for r in image["renditions"]
+                }
+            finally:
+                api.close()
+    # Then its WebP renditions play two frames, and the JPEG thumbnail is a still
+    assert image["status"] == "COMPLETED", image["error"]
+    assert {name: getattr(f, "n_frames", 1) for name, f in files.items()} == {
+        "thumb": 1,
+        "small": 2,
+        "large": 2,
+    }
 
 
 def test_unknown_rendition_is_a_json_404(api: Api) -> None:

@@ -69,6 +69,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
             max_pixels=settings.max_image_pixels,
             time_limit_s=settings.job_timeout_s,
             expose_gps_coordinates=settings.expose_gps_coordinates,
+            max_animation_frames=settings.max_animation_frames,
         ),
         progress=progress,
         requeuer=JobRequeuer(requeue_channel),

@@ -20,6 +20,7 @@ from PIL import Image, UnidentifiedImageError
 from infra.image_formats import ACCEPTED_FORMATS, DEFAULT_MAX_PIXELS, TooManyPixels, open_header
 from infra.renditions import OutputFormat, RenditionSpec, thumb_spec
 from infra.storage import InvalidKey, Storage, StorageError
+from worker.animation import keeps_animation, write_animated_webp
 from worker.colour import for_format, prepare_for_resize, to_srgb
 from worker.errors import PermanentImageError
 from worker.metadata import extract_metadata, read_orientation
@@ -59,6 +60,8 @@ class Limits:
     max_pixels: int = DEFAULT_MAX_PIXELS
     time_limit_s: float = DEFAULT_TIME_LIMIT_S
     expose_gps_coordinates: bool = False
+    max_animation_frames: int = 1
+    """Above 1, WebP renditions of animated originals keep up to this many frames."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,21 +157,35 @@ def _process(
     working = _prepare(image, plans, upright, orientation, icc_profile)
     cascade = Cascade(upright, [working])
     results: list[RenditionResult] = []
+    animated: list[Plan] = []
     try:
-        for done, target in enumerate(plans, start=2):
+        for target in plans:
             started_s = time.perf_counter()
+            # Rendered even when written as an animation: smaller renditions cascade from it.
             rendered = cascade.render(target)
+            if keeps_animation(image, target.spec.format, limits.max_animation_frames):
+                animated.append(target)
+                continue
             written = _write(storage, keys[target.spec.name], target.spec, rendered)
             results.append(replace(written, elapsed_s=time.perf_counter() - started_s))
-            on_stage(f"rendition:{target.spec.name}", done / steps)
+            on_stage(f"rendition:{target.spec.name}", (1 + len(results)) / steps)
+        smallest = min(cascade.sources, key=lambda candidate: candidate.width)
+        placeholder, dominant_color = placeholder_and_colour(smallest)
+        # Last: seeking the original to later frames may change a cascade source that is
+        # the original image itself.
+        for target in animated:
+            started_s = time.perf_counter()
+            written = _write_animation(
+                storage, keys[target.spec.name], target, image, orientation, icc_profile, limits
+            )
+            results.append(replace(written, elapsed_s=time.perf_counter() - started_s))
+            on_stage(f"rendition:{target.spec.name}", (1 + len(results)) / steps)
     except BaseException:
         # A failed job leaves no half set of renditions behind (the time limit included).
         for written in results:
             storage.delete(written.key)
         raise
 
-    smallest = min(cascade.sources, key=lambda candidate: candidate.width)
-    placeholder, dominant_color = placeholder_and_colour(smallest)
     return ProcessResult(
         width=upright[0],
         height=upright[1],
@@ -264,6 +281,35 @@ def _write(storage: Storage, key: str, spec: RenditionSpec, image: Image.Image) 
     except InvalidKey as exc:
         raise PermanentImageError(str(exc)) from exc
     return RenditionResult(spec.name, key, output.width, output.height, spec.format, size_bytes)
+
+
+def _write_animation(
+    storage: Storage,
+    key: str,
+    target: Plan,
+    image: Image.Image,
+    orientation: int,
+    icc_profile: bytes | None,
+    limits: Limits,
+) -> RenditionResult:
+    with _decode_errors(limits.max_pixels):
+        try:
+            with storage.atomic_writer(key) as output:
+                write_animated_webp(
+                    output,
+                    image,
+                    target,
+                    upright=_UPRIGHT.get(orientation),
+                    icc_profile=icc_profile,
+                    max_frames=limits.max_animation_frames,
+                    max_pixels=limits.max_pixels,
+                    encoder_options=_encoder_options(target.spec),
+                )
+                size_bytes = output.tell()
+        except InvalidKey as exc:
+            raise PermanentImageError(str(exc)) from exc
+    width, height = target.size
+    return RenditionResult(target.spec.name, key, width, height, target.spec.format, size_bytes)
 
 
 def _encoder_options(spec: RenditionSpec) -> dict[str, Any]:

@@ -1,0 +1,71 @@
+"""Animated WebP renditions of animated GIF and WebP originals, up to a frame cap.
+
+By default (``MAX_ANIMATION_FRAMES=1``, as imgproxy's default) every rendition is a still
+of the first frame. Above 1, a WebP rendition of an animated original keeps its first
+frames, their durations and its loop count. Frames are held at the rendition's size until
+the file is written, so their pixels together are also capped, at ``MAX_IMAGE_PIXELS``:
+an animation is cut short rather than allowed to exhaust a worker's memory.
+"""
+
+from __future__ import annotations
+
+from typing import BinaryIO
+
+from PIL import Image
+
+from infra.renditions import OutputFormat
+from worker.colour import for_format, prepare_for_resize, to_srgb
+from worker.rendering import REDUCING_GAP, RESAMPLE, Plan
+
+_DEFAULT_FRAME_MS = 100
+
+
+def keeps_animation(image: Image.Image, output: OutputFormat, max_frames: int) -> bool:
+    """Whether a rendition in ``output`` of ``image`` is written as an animation."""
+    return max_frames > 1 and output is OutputFormat.WEBP and getattr(image, "n_frames", 1) > 1
+
+
+def write_animated_webp(
+    target: BinaryIO,
+    image: Image.Image,
+    target_plan: Plan,
+    *,
+    upright: Image.Transpose | None,
+    icc_profile: bytes | None,
+    max_frames: int,
+    max_pixels: int,
+    encoder_options: dict[str, object],
+) -> int:
+    """Write ``target_plan``'s rendition of ``image``'s first frames; the frame count.
+
+    Leaves ``image`` on another frame: call it once nothing else reads ``image``'s pixels.
+    """
+    width, height = target_plan.size
+    frame_budget = max(1, min(max_frames, max_pixels // (width * height)))
+    frames: list[Image.Image] = []
+    durations_ms: list[int] = []
+    for index in range(min(getattr(image, "n_frames", 1), frame_budget)):
+        image.seek(index)
+        # Pillow composes each GIF or WebP frame onto the ones before it as it seeks.
+        frame = prepare_for_resize(image.convert("RGBA"))
+        if upright is not None:
+            frame = frame.transpose(upright)
+        frame = to_srgb(frame, icc_profile)
+        frame = frame.resize(
+            target_plan.size, RESAMPLE, box=target_plan.box, reducing_gap=REDUCING_GAP
+        )
+        frames.append(for_format(frame, OutputFormat.WEBP))
+        durations_ms.append(int(image.info.get("duration") or _DEFAULT_FRAME_MS))
+    first, *rest = frames
+    first.info = {}
+    first.save(
+        target,
+        "WEBP",
+        save_all=True,
+        append_images=rest,
+        duration=durations_ms,
+        loop=int(image.info.get("loop", 0)),
+        exif=b"",
+        **encoder_options,
+    )
+    return len(frames)
