@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
+from infra.heap import freeze_startup_heap
 from infra.settings import Settings
 from server.body_limit import BodyLimitMiddleware
 from server.csrf import CSRFPreventionMiddleware
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with open_resources(settings) as resources:
             app.state.resources = resources
+            freeze_startup_heap()
             yield
 
     max_body_bytes = settings.max_files_per_request * (

@@ -14,6 +14,7 @@ from infra.broker.connection import connect
 from infra.broker.events import EventPublisher
 from infra.broker.topology import declare_job_queue
 from infra.db.pool import create_pool
+from infra.heap import freeze_startup_heap
 from infra.renditions import thumb_spec
 from infra.settings import Settings
 from infra.storage import open_storage
@@ -93,6 +94,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         queue = await declare_job_queue(channel)
         await consumer.declare_queues()
         await consumer.warm_up(concurrency)
+        freeze_startup_heap()
         consumer_tag = await queue.consume(consumer.on_message)
         log.info("worker consuming", extra={"queue": queue.name, "concurrency": concurrency})
         print(f"imagequeue worker consuming {queue.name!r} (concurrency {concurrency})", flush=True)
