@@ -1,4 +1,8 @@
-"""The ``images`` table: every query the server and the worker run against it."""
+"""The ``images`` table: every query the server and the worker run against it.
+
+Except an upload's insert, which writes the row's outbox entry in the same statement:
+``outbox.insert_pending_image``.
+"""
 
 from __future__ import annotations
 
