@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +19,7 @@ from tests.images import (
     photo,
     pixel_bomb_png,
 )
-from tests.processes import launcher
+from tests.processes import Launcher, launcher
 from tests.services import own_database_and_vhost
 
 RENDITION_FIELDS = """
@@ -153,11 +155,14 @@ def test_a_60_megapixel_png_is_refused_by_the_pixel_limit(api: Api) -> None:
     assert api.stored_originals() == before
 
 
-def test_a_pixel_limit_above_pillows_default_is_honoured_at_upload(
-    service_env: dict[str, str], tmp_path: Path
-) -> None:
-    # Given a server allowed 100 megapixels (Pillow's own default stops at 89), with a
-    # database and vhost of its own so that no worker takes its jobs
+@contextmanager
+def _own_server(
+    service_env: dict[str, str], tmp_path: Path, settings: dict[str, str]
+) -> Iterator[tuple[Launcher, Api]]:
+    """A server with ``settings`` on a database, vhost and storage of its own.
+
+    The session's shared worker never sees its jobs; a test starts its own if it needs one.
+    """
     storage = tmp_path / "storage"
     with own_database_and_vhost() as (database_url, amqp_url):
         env = {
@@ -165,17 +170,26 @@ def test_a_pixel_limit_above_pillows_default_is_honoured_at_upload(
             "DATABASE_URL": database_url,
             "AMQP_URL": amqp_url,
             "STORAGE_DIR": str(storage),
-            "MAX_IMAGE_PIXELS": "100000000",
+            **settings,
         }
         with launcher(env, tmp_path) as running:
             _, base_url = running.start_server()
             api = Api(base_url, storage)
             try:
-                # When a 95-megapixel image and a 105-megapixel one are uploaded
-                allowed = _upload(api, "95mp.png", pixel_bomb_png(10_000, 9_500))
-                refused = _upload(api, "105mp.png", pixel_bomb_png(10_000, 10_500))
+                yield running, api
             finally:
                 api.close()
+
+
+def test_a_pixel_limit_above_pillows_default_is_honoured_at_upload(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a server allowed 100 megapixels (Pillow's own default stops at 89), and no
+    # worker to take its jobs
+    with _own_server(service_env, tmp_path, {"MAX_IMAGE_PIXELS": "100000000"}) as (_, api):
+        # When a 95-megapixel image and a 105-megapixel one are uploaded
+        allowed = _upload(api, "95mp.png", pixel_bomb_png(10_000, 9_500))
+        refused = _upload(api, "105mp.png", pixel_bomb_png(10_000, 10_500))
     # Then the limit that applies is the configured one, both ways
     assert "errors" not in allowed, allowed
     assert allowed["data"]["uploadImage"]["id"]
@@ -188,28 +202,11 @@ def test_a_worker_allowed_animation_makes_animated_webp_renditions(
     service_env: dict[str, str], tmp_path: Path
 ) -> None:
     # Given a server and a worker whose MAX_ANIMATION_FRAMES is 2
-    storage = tmp_path / "storage"
-    with own_database_and_vhost() as (database_url, amqp_url):
-        env = {
-            **service_env,
-            "DATABASE_URL": database_url,
-            "AMQP_URL": amqp_url,
-            "STORAGE_DIR": str(storage),
-            "MAX_ANIMATION_FRAMES": "2",
-        }
-        with launcher(env, tmp_path) as running:
-            _, base_url = running.start_server()
-            running.start_worker()
-            api = Api(base_url, storage)
-            try:
-                # When a three-frame GIF is uploaded
-                image_id = api.upload("spinner.gif", animated_gif())["id"]
-                image = _processed(api, image_id)
-                files = {
-                    r["name"]: decode(httpx.get(r["url"]).content) for r in image["renditions"]
-                }
-            finally:
-                api.close()
+    with _own_server(service_env, tmp_path, {"MAX_ANIMATION_FRAMES": "2"}) as (running, api):
+        running.start_worker()
+        # When a three-frame GIF is uploaded
+        image = _processed(api, api.upload("spinner.gif", animated_gif())["id"])
+        files = {r["name"]: decode(httpx.get(r["url"]).content) for r in image["renditions"]}
     # Then its WebP renditions play two frames, and the JPEG thumbnail is a still
     assert image["status"] == "COMPLETED", image["error"]
     assert {name: getattr(f, "n_frames", 1) for name, f in files.items()} == {

@@ -147,45 +147,40 @@ def test_only_documents_watching_all_images_are_shared(
     assert (document is not None) == shared
 
 
+async def _shared_payload_when_image_read_fails(error: Exception) -> dict[str, Any]:
+    """Event 7's payload for a shared watch-all document whose `image` read raises ``error``."""
+    query = "subscription { imageUpdates { id image { filename } } }"
+    document = shared_document(query, {}, None, base_url="http://x", max_tokens=2000)
+    assert document is not None
+    payloads = SharedPayloads(schema, max_document_tokens=2000)
+
+    async def failing_read(image_id: int) -> None:
+        raise type(error)(f"{error} (image {image_id})")
+
+    context = cast("Context", SimpleNamespace(service=SimpleNamespace(get=failing_read)))
+    assert await payloads.is_valid(document, context)
+    encoded = await payloads.payload(document, ImageEvent(7, "pending", 0.0), None, context)
+    payload: dict[str, Any] = json.loads(encoded)
+    return payload
+
+
 async def test_a_failing_field_in_a_shared_stream_is_masked_for_clients_and_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # Given a shared watch-all document whose `image` field reads the database
-    query = "subscription { imageUpdates { id image { filename } } }"
-    document = shared_document(query, {}, None, base_url="http://x", max_tokens=2000)
-    assert document is not None
-    payloads = SharedPayloads(schema, max_document_tokens=2000)
-
-    async def broken_read(image_id: int) -> None:
-        raise RuntimeError(f"connection to 10.0.0.5 lost while reading image {image_id}")
-
-    context = cast("Context", SimpleNamespace(service=SimpleNamespace(get=broken_read)))
-    assert await payloads.is_valid(document, context)
-
-    # When an event's payload is made and that read fails
+    # When an event's payload is made and its `image` read fails unexpectedly
     with caplog.at_level(logging.ERROR):
-        encoded = await payloads.payload(document, ImageEvent(7, "pending", 0.0), None, context)
-
+        payload = await _shared_payload_when_image_read_fails(
+            RuntimeError("connection to 10.0.0.5 lost")
+        )
     # Then the client gets the event with an opaque error in place of the image
-    payload = json.loads(encoded)
     assert payload["data"] == {"imageUpdates": {"id": "7", "image": None}}
     assert [error["message"] for error in payload["errors"]] == ["Unexpected error."]
     assert payload["errors"][0]["path"] == ["imageUpdates", "image"]
-    assert "10.0.0.5" not in encoded
+    assert "10.0.0.5" not in json.dumps(payload)
     # And the operator's log has what went wrong
-    assert "lost while reading image 7" in caplog.text
+    assert "connection to 10.0.0.5 lost (image 7)" in caplog.text
 
 
 async def test_an_error_meant_for_clients_in_a_shared_stream_is_shown() -> None:
-    query = "subscription { imageUpdates { id image { filename } } }"
-    document = shared_document(query, {}, None, base_url="http://x", max_tokens=2000)
-    assert document is not None
-    payloads = SharedPayloads(schema, max_document_tokens=2000)
-
-    async def gone(image_id: int) -> None:
-        raise UserFacingError(f"image {image_id} was deleted")
-
-    context = cast("Context", SimpleNamespace(service=SimpleNamespace(get=gone)))
-    assert await payloads.is_valid(document, context)
-    encoded = await payloads.payload(document, ImageEvent(7, "pending", 0.0), None, context)
-    assert [error["message"] for error in json.loads(encoded)["errors"]] == ["image 7 was deleted"]
+    payload = await _shared_payload_when_image_read_fails(UserFacingError("it was deleted"))
+    assert [error["message"] for error in payload["errors"]] == ["it was deleted (image 7)"]
