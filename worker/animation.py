@@ -9,13 +9,13 @@ an animation is cut short rather than allowed to exhaust a worker's memory.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import BinaryIO
 
 from PIL import Image
 
 from infra.renditions import OutputFormat
-from worker.colour import for_format, prepare_for_resize, to_srgb
-from worker.rendering import REDUCING_GAP, RESAMPLE, Plan
+from worker.colour import for_format
 
 _DEFAULT_FRAME_MS = 100
 
@@ -28,33 +28,26 @@ def keeps_animation(image: Image.Image, output: OutputFormat, max_frames: int) -
 def write_animated_webp(
     target: BinaryIO,
     image: Image.Image,
-    target_plan: Plan,
+    render_frame: Callable[[Image.Image], Image.Image],
     *,
-    upright: Image.Transpose | None,
-    icc_profile: bytes | None,
+    frame_pixels: int,
     max_frames: int,
     max_pixels: int,
     encoder_options: dict[str, object],
 ) -> int:
-    """Write ``target_plan``'s rendition of ``image``'s first frames; the frame count.
+    """Write ``render_frame`` of each of ``image``'s first frames; the frame count.
 
-    Leaves ``image`` on another frame: call it once nothing else reads ``image``'s pixels.
+    ``render_frame`` turns a full frame into the rendition, of ``frame_pixels`` pixels, as
+    the still is made. Leaves ``image`` on another frame: call it once nothing else reads
+    ``image``'s pixels.
     """
-    width, height = target_plan.size
-    frame_budget = max(1, min(max_frames, max_pixels // (width * height)))
+    frame_budget = max(1, min(max_frames, max_pixels // frame_pixels))
     frames: list[Image.Image] = []
     durations_ms: list[int] = []
     for index in range(min(getattr(image, "n_frames", 1), frame_budget)):
         image.seek(index)
         # Pillow composes each GIF or WebP frame onto the ones before it as it seeks.
-        frame = prepare_for_resize(image.convert("RGBA"))
-        if upright is not None:
-            frame = frame.transpose(upright)
-        frame = to_srgb(frame, icc_profile)
-        frame = frame.resize(
-            target_plan.size, RESAMPLE, box=target_plan.box, reducing_gap=REDUCING_GAP
-        )
-        frames.append(for_format(frame, OutputFormat.WEBP))
+        frames.append(for_format(render_frame(image.convert("RGBA")), OutputFormat.WEBP))
         durations_ms.append(int(image.info.get("duration") or _DEFAULT_FRAME_MS))
     first, *rest = frames
     first.info = {}

@@ -176,7 +176,12 @@ def _process(
         for target in animated:
             started_s = time.perf_counter()
             written = _write_animation(
-                storage, keys[target.spec.name], target, image, orientation, icc_profile, limits
+                storage,
+                keys[target.spec.name],
+                target,
+                image,
+                _frame_renderer(target, upright, orientation, icc_profile),
+                limits,
             )
             results.append(replace(written, elapsed_s=time.perf_counter() - started_s))
             on_stage(f"rendition:{target.spec.name}", (1 + len(results)) / steps)
@@ -274,12 +279,11 @@ def _write(storage: Storage, key: str, spec: RenditionSpec, image: Image.Image) 
     # Encoders fall back to image.info for EXIF and ICC: clear it so no camera data
     # (GPS included) and no stale profile reaches a rendition.
     output.info = {}
-    try:
-        with storage.atomic_writer(key) as target:
-            output.save(target, spec.format.value, exif=b"", **_encoder_options(spec))
-            size_bytes = target.tell()
-    except InvalidKey as exc:
-        raise PermanentImageError(str(exc)) from exc
+    size_bytes = _store(
+        storage,
+        key,
+        lambda target: output.save(target, spec.format.value, exif=b"", **_encoder_options(spec)),
+    )
     return RenditionResult(spec.name, key, output.width, output.height, spec.format, size_bytes)
 
 
@@ -288,28 +292,47 @@ def _write_animation(
     key: str,
     target: Plan,
     image: Image.Image,
-    orientation: int,
-    icc_profile: bytes | None,
+    render_frame: Callable[[Image.Image], Image.Image],
     limits: Limits,
 ) -> RenditionResult:
-    with _decode_errors(limits.max_pixels):
-        try:
-            with storage.atomic_writer(key) as output:
-                write_animated_webp(
-                    output,
-                    image,
-                    target,
-                    upright=_UPRIGHT.get(orientation),
-                    icc_profile=icc_profile,
-                    max_frames=limits.max_animation_frames,
-                    max_pixels=limits.max_pixels,
-                    encoder_options=_encoder_options(target.spec),
-                )
-                size_bytes = output.tell()
-        except InvalidKey as exc:
-            raise PermanentImageError(str(exc)) from exc
     width, height = target.size
+    with _decode_errors(limits.max_pixels):
+        size_bytes = _store(
+            storage,
+            key,
+            lambda output: write_animated_webp(
+                output,
+                image,
+                render_frame,
+                frame_pixels=width * height,
+                max_frames=limits.max_animation_frames,
+                max_pixels=limits.max_pixels,
+                encoder_options=_encoder_options(target.spec),
+            ),
+        )
     return RenditionResult(target.spec.name, key, width, height, target.spec.format, size_bytes)
+
+
+def _frame_renderer(
+    target: Plan, upright: tuple[int, int], orientation: int, icc_profile: bytes | None
+) -> Callable[[Image.Image], Image.Image]:
+    """A frame of an animation made into ``target`` the way the still is."""
+
+    def render(frame: Image.Image) -> Image.Image:
+        working = _prepare(frame, [target], upright, orientation, icc_profile)
+        return Cascade(upright, [working]).render(target)
+
+    return render
+
+
+def _store(storage: Storage, key: str, write: Callable[[BinaryIO], object]) -> int:
+    """Write ``key`` atomically with ``write``; its size in bytes."""
+    try:
+        with storage.atomic_writer(key) as target:
+            write(target)
+            return target.tell()
+    except InvalidKey as exc:
+        raise PermanentImageError(str(exc)) from exc
 
 
 def _encoder_options(spec: RenditionSpec) -> dict[str, Any]:
