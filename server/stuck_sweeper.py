@@ -14,7 +14,6 @@ import logging
 import asyncpg
 
 from infra.db import images, outbox
-from infra.renditions import job_for
 from server.background import BackgroundLoop
 from server.outbox_relay import OutboxRelay
 
@@ -49,7 +48,7 @@ class StuckSweeper(BackgroundLoop):
                 connection, stuck_after_s=self._stuck_after_s, limit=_BATCH
             )
             for record in released:
-                await outbox.enqueue(connection, job_for(record.id, record.original_path))
+                await outbox.enqueue(connection, record.id)
         for record in released:
             log.warning("requeued a stuck image", extra={"image_id": record.id})
         if released:

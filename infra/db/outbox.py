@@ -63,9 +63,12 @@ async def insert_pending_image(
     return ImageRecord.from_row(row)
 
 
-async def enqueue(db: Executor, job: ImageJob) -> None:
+async def enqueue(db: Executor, image_id: int, job: ImageJob | None = None) -> None:
+    """Queue ``job`` for ``image_id``; without one, the image's own (NULL, made by the relay)."""
     await db.execute(
-        "INSERT INTO job_outbox (image_id, job) VALUES ($1, $2)", job.image_id, job.encode()
+        "INSERT INTO job_outbox (image_id, job) VALUES ($1, $2)",
+        image_id,
+        None if job is None else job.encode(),
     )
 
 
@@ -114,5 +117,5 @@ async def requeue_failed(
     async with connection.transaction():
         record = await images.requeue_failed(connection, image_id)
         if record is not None:
-            await enqueue(connection, job or job_for(record.id, record.original_path))
+            await enqueue(connection, record.id, job)
     return record
