@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import random
 import sys
@@ -38,6 +39,7 @@ from bench.stack import (
     percentile,
     photo_jpeg,
     print_machine,
+    proc_cpu_s,
     proc_memory_mib,
     upload,
     write_results,
@@ -55,6 +57,7 @@ class Round:
     requests_per_s: float
     p50_ms: float
     p99_ms: float
+    server_cpu_ms_per_request: float = 0.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,7 @@ class Row:
     p99_ms: float
     rss_idle_mib: float
     peak_rss_mib: float
+    server_cpu_ms_per_request: float
     vs_bare: float
     rounds: list[Round]
 
@@ -144,6 +148,7 @@ def measure_size(
             raise RuntimeError(f"bare upload failed: HTTP {status}")
 
     targets = {"ours": (send_ours, ours_url), "bare": (send_bare, bare_url)}
+    processes = {"ours": ours, "bare": bare}
     rounds: dict[str, list[Round]] = {"ours": [], "bare": []}
     try:
         for round_index in range(repeat):
@@ -152,11 +157,22 @@ def measure_size(
                 stack.clear_storage()
                 empty_dir(bare_dir)
                 send, url = targets[name]
+                pid = processes[name].popen.pid
+                cpu_start_s = proc_cpu_s(pid)
                 result = asyncio.run(load(send, url, clients, duration_s))
+                # CPU per request is steadier than requests/s on a shared machine, and
+                # says which server does more work for the same bytes.
+                result = dataclasses.replace(
+                    result,
+                    server_cpu_ms_per_request=(proc_cpu_s(pid) - cpu_start_s)
+                    * 1000
+                    / max(1, result.requests),
+                )
                 rounds[name].append(result)
                 print(
                     f"  {file_bytes / MIB:.0f} MiB, round {round_index + 1}/{repeat}, {name:<4}: "
                     f"{result.requests_per_s:6.1f} req/s, p99 {result.p99_ms:7.1f} ms, "
+                    f"server CPU {result.server_cpu_ms_per_request:5.2f} ms/request, "
                     f"{result.errors} errors",
                     flush=True,
                 )
@@ -180,6 +196,9 @@ def measure_size(
                 p99_ms=median([r.p99_ms for r in rounds[name]]),
                 rss_idle_mib=idle[name]["VmRSS"],
                 peak_rss_mib=peaks[name]["VmHWM"],
+                server_cpu_ms_per_request=median(
+                    [r.server_cpu_ms_per_request for r in rounds[name]]
+                ),
                 vs_bare=rate / bare_rate,
                 rounds=rounds[name],
             )
@@ -189,15 +208,16 @@ def measure_size(
 
 def format_table(rows: Sequence[Row]) -> str:
     lines = [
-        "| target | file | req/s | MiB/s | p50 (ms) | p99 (ms) | RSS idle → peak (MiB) | vs bare |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| target | file | req/s | MiB/s | p50 (ms) | p99 (ms) | RSS idle → peak (MiB) "
+        "| server CPU (ms/request) | vs bare |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for row in rows:
         label = "imagequeue uploadImage" if row.target == "ours" else "bare Starlette to disk"
         lines.append(
             f"| {label} | {row.file_mib:.0f} MiB | {row.requests_per_s:.1f} | {row.mib_per_s:.0f} "
             f"| {row.p50_ms:.0f} | {row.p99_ms:.0f} | {row.rss_idle_mib:.0f} → "
-            f"{row.peak_rss_mib:.0f} | {row.vs_bare:.2f}x |"
+            f"{row.peak_rss_mib:.0f} | {row.server_cpu_ms_per_request:.2f} | {row.vs_bare:.2f}x |"
         )
     return "\n".join(lines)
 

@@ -46,7 +46,7 @@ def test_upload_path_compares_with_the_bare_endpoint() -> None:
     assert [row.target for row in rows] == ["ours", "bare"]
     for row in rows:
         assert row.rounds[0].requests > 0 and row.rounds[0].errors == 0
-        assert row.peak_rss_mib > 0
+        assert row.peak_rss_mib > 0 and row.server_cpu_ms_per_request > 0
     assert rows[1].vs_bare == 1.0
 
 
