@@ -11,6 +11,7 @@ import pytest
 
 from infra.broker.messages import ImageJob
 from infra.broker.topology import DEAD_LETTER_QUEUE, JOB_QUEUE
+from server.upload_form import WRITE_BATCH_BYTES
 from tests.broker import publish_raw, queue_depth
 from tests.client import Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
@@ -107,7 +108,9 @@ def test_an_upload_abandoned_mid_body_leaves_no_file(api: Api) -> None:
         b'--b\r\nContent-Disposition: form-data; name="image"; filename="gone.jpg"\r\n'
         b"Content-Type: image/jpeg\r\n\r\n"
     )
-    part = head + photo(1600, 1200)[:200_000]
+    # More than one write batch, so the staging file exists before the client goes.
+    sent = photo(1600, 1200)
+    part = head + (sent * (WRITE_BATCH_BYTES // len(sent) + 2))[: WRITE_BATCH_BYTES + 200_000]
     request = (
         f"POST /api/upload HTTP/1.1\r\nHost: {host}\r\n"
         "Content-Type: multipart/form-data; boundary=b\r\n"
