@@ -21,6 +21,7 @@ from server.events.listener import EventListener
 from server.job_publisher import JobPublisher
 from server.outbox_relay import OutboxRelay
 from server.service import ImageService
+from server.staging_sweeper import StagingSweeper
 from server.stuck_sweeper import StuckSweeper
 
 
@@ -71,6 +72,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         sweeper.start()
         stack.push_async_callback(sweeper.stop)
+        staging_sweeper = StagingSweeper(storage=storage)
+        staging_sweeper.start()
+        stack.push_async_callback(staging_sweeper.stop)
         service = ImageService(
             pool=pool,
             storage=storage,

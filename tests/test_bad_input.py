@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+import time
 
 import asyncpg
 import httpx
@@ -133,6 +135,27 @@ def test_an_upload_abandoned_mid_body_leaves_no_file(api: Api) -> None:
         interval_s=0.05,
     )
     assert api.wait_final(api.upload("after.jpg", photo())["id"])["status"] == "COMPLETED"
+
+
+def test_staging_files_left_by_a_crashed_server_are_removed(api: Api, stack: Launcher) -> None:
+    # Given the staging file of an upload cut off by a crash two hours ago, and one of an
+    # upload still arriving
+    staging = api.storage_dir / "originals" / ".staging"
+    staging.mkdir(parents=True, exist_ok=True)
+    dead, live = staging / ".upload.dead0.part", staging / ".upload.live0.part"
+    dead.write_bytes(b"half an upload")
+    two_hours_ago_s = time.time() - 7200
+    os.utime(dead, (two_hours_ago_s, two_hours_ago_s))
+    live.write_bytes(b"still arriving")
+    try:
+        # When a server starts on that storage
+        stack.start_server()
+        # Then the abandoned file goes, and the live one stays
+        wait_for(lambda: not dead.exists(), "the abandoned staging file to go", timeout_s=10)
+        assert live.exists()
+    finally:
+        live.unlink(missing_ok=True)
+        dead.unlink(missing_ok=True)
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import io
+import os
+import time
 from pathlib import Path
 
 import pytest
@@ -78,3 +80,22 @@ def test_delete_is_idempotent_and_check_writable_leaves_nothing(tmp_path: Path) 
     storage.delete("k/a")
     storage.check_writable()
     assert _files(tmp_path) == []
+
+
+def test_only_staged_uploads_idle_for_long_enough_are_swept(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    with storage.staging_file() as staged:
+        staged.write(b"kept")
+        storage.adopt("originals/kept.jpg", staged, max_bytes=10**8)
+    abandoned, arriving = storage.staging_file(), storage.staging_file()
+    abandoned_path, arriving_path = Path(abandoned.name), Path(arriving.name)
+    abandoned.write(b"cut off")
+    abandoned.flush()
+    an_hour_ago_s = time.time() - 3601
+    os.utime(abandoned_path, (an_hour_ago_s, an_hour_ago_s))
+    # Swept: the upload idle for an hour; kept: the one still arriving and the original
+    assert storage.remove_abandoned_staging_files(idle_for_s=3600) == 1
+    assert sorted(_files(tmp_path)) == sorted([tmp_path / "originals/kept.jpg", arriving_path])
+    arriving.close()
+    abandoned.close()  # its file is already gone: closing must not fail
+    assert storage.remove_abandoned_staging_files(idle_for_s=3600) == 0

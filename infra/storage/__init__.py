@@ -54,6 +54,15 @@ class Storage(abc.ABC):
         assert isinstance(raw, io.RawIOBase)
         return StagedFile(raw)
 
+    def remove_abandoned_staging_files(self, idle_for_s: float) -> int:
+        """Remove staged uploads not written to for ``idle_for_s``; how many there were.
+
+        A server that dies mid-upload cannot remove its staging file. Here there is none to
+        remove: the base class stages into nameless temporary files, which the operating
+        system reclaims with the process.
+        """
+        return 0
+
     def adopt(self, key: str, staged: BinaryIO, *, max_bytes: int) -> int:
         """Store a staged upload (or any readable file) under ``key``; return its size.
 

@@ -6,6 +6,7 @@ import contextlib
 import io
 import os
 import secrets
+import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO
@@ -15,8 +16,10 @@ from infra.storage import InvalidKey, StagedFile, Storage, StorageError, UploadT
 _COPY_CHUNK_BYTES = 1024 * 1024
 
 
-_STAGING_DIR = "originals"
-"""Where uploads are written as they arrive: beside their final place, same file system."""
+_STAGING_DIR = "originals/.staging"
+"""Where uploads are written as they arrive: under their final place, same file system (so
+adopting one is a rename), and in a folder of their own (so finding abandoned ones does not
+mean listing every original)."""
 
 
 class _StagingFile(StagedFile):
@@ -94,6 +97,23 @@ class LocalStorage(Storage):
             return _StagingFile(io.FileIO(temp, "x+"), temp)
         except OSError as exc:
             raise StorageError(f"cannot stage an upload: {exc}") from exc
+
+    def remove_abandoned_staging_files(self, idle_for_s: float) -> int:
+        cutoff_s = time.time() - idle_for_s
+        removed = 0
+        try:
+            entries = list(os.scandir(self._path(_STAGING_DIR)))
+        except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            raise StorageError(f"cannot list staged uploads: {exc}") from exc
+        for entry in entries:
+            # Every write of a live upload moves its mtime on, so only the dead stay old.
+            with contextlib.suppress(FileNotFoundError):  # adopted or closed meanwhile
+                if entry.name.endswith(".part") and entry.stat().st_mtime < cutoff_s:
+                    Path(entry.path).unlink()
+                    removed += 1
+        return removed
 
     def adopt(self, key: str, staged: BinaryIO, *, max_bytes: int) -> int:
         if not isinstance(staged, _StagingFile):
