@@ -14,7 +14,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.services import free_port
+from tests.client import Api
+from tests.services import free_port, own_database_and_vhost
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -127,3 +128,40 @@ def launcher(env: dict[str, str], log_dir: Path) -> Iterator[Launcher]:
         yield running
     finally:
         running.stop_all()
+
+
+@dataclass
+class OwnServer:
+    """A server on a database, vhost and storage of its own, and the launcher that started it.
+
+    The session's shared worker never sees its jobs; a test starts its own if it needs one.
+    """
+
+    launcher: Launcher
+    env: dict[str, str]
+    server: Process
+    api: Api
+    storage: Path
+
+
+@contextmanager
+def own_server(
+    service_env: dict[str, str], tmp_path: Path, settings: dict[str, str]
+) -> Iterator[OwnServer]:
+    """A server started with ``settings`` on top of the session's environment."""
+    storage = tmp_path / "storage"
+    with own_database_and_vhost() as (database_url, amqp_url):
+        env = {
+            **service_env,
+            "DATABASE_URL": database_url,
+            "AMQP_URL": amqp_url,
+            "STORAGE_DIR": str(storage),
+            **settings,
+        }
+        with launcher(env, tmp_path) as running:
+            server, base_url = running.start_server()
+            api = Api(base_url, storage)
+            try:
+                yield OwnServer(running, env, server, api, storage)
+            finally:
+                api.close()

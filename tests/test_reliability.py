@@ -27,9 +27,8 @@ from tests import broker
 from tests.client import Api
 from tests.faults import postgres_stopped, rabbitmq_stopped, restart_postgres, restart_rabbitmq
 from tests.images import photo
-from tests.processes import Launcher, Process, launcher
+from tests.processes import Launcher, Process, own_server
 from tests.scraping import wait_for
-from tests.services import own_database_and_vhost
 
 FINAL = ("COMPLETED", "FAILED")
 
@@ -105,35 +104,16 @@ class Isolated:
 def isolated(
     service_env: dict[str, str], tmp_path: Path, request: pytest.FixtureRequest
 ) -> Iterator[Isolated]:
-    with own_database_and_vhost() as (database_url, amqp_url):
-        yield from _isolated_stack(service_env, tmp_path, request, database_url, amqp_url)
-
-
-def _isolated_stack(
-    service_env: dict[str, str],
-    tmp_path: Path,
-    request: pytest.FixtureRequest,
-    database_url: str,
-    amqp_url: str,
-) -> Iterator[Isolated]:
-    storage = tmp_path / "storage"
-    env = {
-        **service_env,
-        "DATABASE_URL": database_url,
-        "AMQP_URL": amqp_url,
-        "STORAGE_DIR": str(storage),
+    settings = {
         "RETRY_BASE_DELAY_S": "0.2",
         "RETRY_MAX_DELAY_S": "2",
         "OUTBOX_POLL_INTERVAL_S": "0.5",
         # Bounds how long a duplicate delivery waits before taking over an abandoned claim.
         "JOB_TIMEOUT_S": "15",
+        **getattr(request, "param", {}),
     }
-    env.update(getattr(request, "param", {}))
-    with launcher(env, tmp_path) as running:
-        server, base_url = running.start_server()
-        api = Api(base_url, storage)
-        yield Isolated(running, env, api, server, storage)
-        api.close()
+    with own_server(service_env, tmp_path, settings) as own:
+        yield Isolated(own.launcher, own.env, own.api, own.server, own.storage)
 
 
 def test_100_uploads_survive_five_worker_kills(isolated: Isolated) -> None:

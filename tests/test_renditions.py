@@ -19,8 +19,7 @@ from tests.images import (
     photo,
     pixel_bomb_png,
 )
-from tests.processes import Launcher, launcher
-from tests.services import own_database_and_vhost
+from tests.processes import Launcher, own_server
 
 RENDITION_FIELDS = """
   id status error width height format placeholder dominantColor thumbnailUrl originalUrl
@@ -159,26 +158,8 @@ def test_a_60_megapixel_png_is_refused_by_the_pixel_limit(api: Api) -> None:
 def _own_server(
     service_env: dict[str, str], tmp_path: Path, settings: dict[str, str]
 ) -> Iterator[tuple[Launcher, Api]]:
-    """A server with ``settings`` on a database, vhost and storage of its own.
-
-    The session's shared worker never sees its jobs; a test starts its own if it needs one.
-    """
-    storage = tmp_path / "storage"
-    with own_database_and_vhost() as (database_url, amqp_url):
-        env = {
-            **service_env,
-            "DATABASE_URL": database_url,
-            "AMQP_URL": amqp_url,
-            "STORAGE_DIR": str(storage),
-            **settings,
-        }
-        with launcher(env, tmp_path) as running:
-            _, base_url = running.start_server()
-            api = Api(base_url, storage)
-            try:
-                yield running, api
-            finally:
-                api.close()
+    with own_server(service_env, tmp_path, settings) as own:
+        yield own.launcher, own.api
 
 
 def test_a_pixel_limit_above_pillows_default_is_honoured_at_upload(
