@@ -24,7 +24,7 @@ from infra.renditions import (
     renditions_to_json,
     thumbnail_key_for,
 )
-from infra.storage import Storage, UploadTooLarge
+from infra.storage import Storage, StorageError, UploadTooLarge
 from server.outbox_relay import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,10 @@ class UploadRejected(Exception):
 
 
 class ServiceUnavailable(Exception):
-    """A backing service (broker, database) failed; the client may retry."""
+    """A backing service (broker, database, storage) failed; the client may retry."""
+
+
+STORAGE_UNAVAILABLE = "storage is unavailable; try again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +105,9 @@ class ImageService:
                 "upload rejected", extra={"client_filename": filename, "reason": rejected.reason}
             )
             raise
-        except ServiceUnavailable:
+        except ServiceUnavailable as exc:
             UPLOADS.labels("unavailable").inc()
-            log.warning("upload failed: database unavailable", extra={"client_filename": filename})
+            log.warning("upload failed: %s", exc, extra={"client_filename": filename})
             raise
         UPLOADS.labels("accepted").inc()
         log.info("upload accepted", extra={"image_id": record.id, "client_filename": filename})
@@ -113,7 +116,12 @@ class ImageService:
     async def _accept(
         self, filename: str, source: BinaryIO, renditions: Sequence[RenditionSpec] | None
     ) -> ImageRecord:
-        stored = await asyncio.to_thread(self._store_original, filename, source)
+        try:
+            stored = await asyncio.to_thread(self._store_original, filename, source)
+        except StorageError as exc:
+            # The detail (a path, an errno) is for operators; the client learns it may retry.
+            log.error("storage failed during an upload: %s", exc)
+            raise ServiceUnavailable(STORAGE_UNAVAILABLE) from exc
         try:
             # The row and its job commit together: once the client has an id, the job
             # exists, whatever happens to the broker or to this process next.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import os
 import threading
 from collections.abc import Callable
@@ -26,7 +27,9 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.requests import Request
 
-from infra.storage import StagedFile
+from infra.storage import StagedFile, StorageError
+
+log = logging.getLogger(__name__)
 
 MAX_FIELD_BYTES = 1024 * 1024
 MAX_FIELDS = 1000
@@ -74,7 +77,10 @@ class _StagedUpload(UploadFile):
             if not self._opened:
                 self.file = self._open_staging_file()
                 self._opened = True
-            _write_all(self.file.fileno(), chunks)
+            try:
+                _write_all(self.file.fileno(), chunks)
+            except OSError as exc:  # a full or failing disk: the server's fault, not the form's
+                raise StorageError(f"cannot write an upload: {exc}") from exc
 
     async def seek(self, offset: int) -> None:
         self.file.seek(offset)
@@ -194,7 +200,8 @@ async def read_form(
 ) -> FormData:
     """The request's multipart form, its files already in storage's staging files.
 
-    Raises ``InvalidForm``; on any failure, staged files are closed (and so removed).
+    Raises ``InvalidForm`` for the client's mistakes and ``StorageError`` when storage
+    cannot take the files; on any failure, staged files are closed (and so removed).
     """
     _, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
@@ -217,5 +224,8 @@ async def read_form(
             await upload.close()
         if isinstance(exc, FormParserError):
             raise InvalidForm("invalid multipart data") from exc
+        if isinstance(exc, StorageError):
+            # The detail (a path, an errno) is for operators; callers tell the client to retry.
+            log.error("storage failed during an upload: %s", exc)
         raise
     return FormData(builder.items)

@@ -188,6 +188,33 @@ def test_every_accepted_upload_completes_across_a_rabbitmq_restart(isolated: Iso
     assert {row["status"] for row in isolated.wait_final(accepted)} == {"completed"}
 
 
+def test_uploads_while_storage_fails_get_503_and_leave_nothing(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a server whose storage cannot take uploads: its staging folder is a file
+    storage = tmp_path / "storage"
+    blocker = storage / "originals" / ".staging"
+    blocker.parent.mkdir(parents=True)
+    blocker.write_bytes(b"")
+    with own_server(service_env, tmp_path, {}) as own:
+        # When a client uploads through REST and through GraphQL
+        rest = own.api.http.post("/api/upload", files={"image": ("a.jpg", photo())})
+        graphql = own.api.upload_multipart([("b.jpg", photo())])
+        # Then both are told to try again later, and nothing is kept
+        assert rest.status_code == 503, rest.text
+        assert rest.json() == {"error": "storage is unavailable; try again"}
+        assert graphql.status_code == 503, graphql.text
+        assert "storage is unavailable; try again" in graphql.text
+        listed = own.api.graphql("{ images(first: 10) { edges { node { id } } } }")
+        assert listed["data"]["images"]["edges"] == []
+        assert [p for p in storage.rglob("*") if p.is_file() and p != blocker] == []
+        # And operators see why in the log
+        assert "storage failed during an upload" in own.server.log()
+        # And once storage is back, the same server takes uploads again
+        blocker.unlink()
+        assert own.api.upload("c.jpg", photo())["status"] == "PENDING"
+
+
 def test_uploads_while_rabbitmq_is_down_succeed_and_complete_after(isolated: Isolated) -> None:
     isolated.start_worker()
     with rabbitmq_stopped():

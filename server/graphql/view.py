@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from cross_web import FormData, StarletteRequestAdapter
+from cross_web import FormData, HTTPException, StarletteRequestAdapter
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema import BaseSchema
 
+from infra.storage import StorageError
 from server.graphql.context import Context, build_context
 from server.graphql.shared_subscriptions import (
     EncodedPayload,
@@ -18,6 +19,7 @@ from server.graphql.shared_subscriptions import (
     SharedSubscriptionsHandler,
 )
 from server.resources import resources_of
+from server.service import STORAGE_UNAVAILABLE
 from server.upload_form import read_form
 
 MAX_FILES_PARSED = 1000
@@ -30,7 +32,10 @@ class _StagingRequestAdapter(StarletteRequestAdapter):
     async def get_form_data(self) -> FormData:
         request = self._request
         storage = resources_of(request.app).storage
-        form = await read_form(request, storage.staging_file, max_files=MAX_FILES_PARSED)
+        try:
+            form = await read_form(request, storage.staging_file, max_files=MAX_FILES_PARSED)
+        except StorageError as exc:
+            raise HTTPException(503, STORAGE_UNAVAILABLE) from exc
         # Closed by GraphQLView.run once the response exists: a staged file is removed on
         # close unless it was adopted, and waiting for garbage collection would leave it.
         request.state.staged_form = form

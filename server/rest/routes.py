@@ -13,7 +13,7 @@ from infra.db.images import ImageRecord, ImageStatus, parse_image_id
 from infra.renditions import OutputFormat
 from infra.storage import StorageError
 from server.resources import resources_of
-from server.service import ServiceUnavailable, UploadRejected
+from server.service import STORAGE_UNAVAILABLE, ServiceUnavailable, UploadRejected
 from server.upload_form import InvalidForm, read_form
 
 UPLOAD_FIELD = "image"
@@ -63,6 +63,8 @@ async def upload(request: Request) -> Response:
         form = await read_form(request, resources.storage.staging_file, max_files=1)
     except InvalidForm as exc:
         return _error(400, f"invalid multipart form: {exc}")
+    except StorageError:
+        return _error(503, STORAGE_UNAVAILABLE)
     try:
         file = form.get(UPLOAD_FIELD)
         if not isinstance(file, UploadFile):
