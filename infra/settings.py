@@ -34,7 +34,7 @@ class Settings(BaseSettings):
 
     worker_concurrency: int = Field(default=2, gt=0)
     job_timeout_s: float = Field(default=60.0, gt=0)
-    progress_interval_s: float = Field(default=0.1, ge=0)
+    progress_interval_s: float = Field(default=0.25, ge=0)
     """Stage events of one image at most this often (0: every stage); status changes always."""
 
     max_attempts: int = Field(default=5, ge=1)
