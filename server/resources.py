@@ -72,7 +72,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         sweeper.start()
         stack.push_async_callback(sweeper.stop)
-        staging_sweeper = StagingSweeper(storage=storage)
+        staging_sweeper = StagingSweeper(storage=storage, job_timeout_s=settings.job_timeout_s)
         staging_sweeper.start()
         stack.push_async_callback(staging_sweeper.stop)
         service = ImageService(

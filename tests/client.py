@@ -98,8 +98,14 @@ class Api:
         return sorted(p for p in self.storage_dir.rglob("*") if p.is_file())
 
     def stored_originals(self) -> list[Path]:
-        """Files the server wrote for uploads (the worker writes elsewhere, concurrently)."""
-        return sorted(p for p in (self.storage_dir / "originals").rglob("*") if p.is_file())
+        """Files the server wrote for uploads: originals, and uploads still being staged.
+
+        Not the worker's renditions, which it writes concurrently (staged under their own
+        names, then elsewhere).
+        """
+        originals = (self.storage_dir / "originals").rglob("*")
+        staged_uploads = (self.storage_dir / ".staging").glob(".upload.*")
+        return sorted(p for p in [*originals, *staged_uploads] if p.is_file())
 
     def upload_raw_filename(self, raw_filename: bytes, content: bytes) -> httpx.Response:
         """POST /api/upload with the filename bytes exactly as given (httpx would escape them)."""

@@ -140,7 +140,7 @@ def test_an_upload_abandoned_mid_body_leaves_no_file(api: Api) -> None:
 def test_staging_files_left_by_a_crashed_server_are_removed(api: Api, stack: Launcher) -> None:
     # Given the staging file of an upload cut off by a crash two hours ago, and one of an
     # upload still arriving
-    staging = api.storage_dir / "originals" / ".staging"
+    staging = api.storage_dir / ".staging"
     staging.mkdir(parents=True, exist_ok=True)
     dead, live = staging / ".upload.dead0.part", staging / ".upload.live0.part"
     dead.write_bytes(b"half an upload")

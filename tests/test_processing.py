@@ -77,11 +77,9 @@ def _rgb(image: Image.Image, xy: tuple[int, int]) -> tuple[int, int, int]:
 
 
 def _written(tmp_path: Path) -> list[Path]:
-    return (
-        [p for p in (tmp_path / "renditions").rglob("*") if p.is_file()]
-        if (tmp_path / "renditions").exists()
-        else []
-    )
+    """Renditions, whole or half-written (those are staged in ``.staging/``)."""
+    folders = [tmp_path / "renditions", tmp_path / ".staging"]
+    return [p for folder in folders for p in folder.rglob("*") if p.is_file()]
 
 
 @pytest.mark.parametrize("orientation", range(1, 9))

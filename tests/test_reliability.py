@@ -193,7 +193,7 @@ def test_uploads_while_storage_fails_get_503_and_leave_nothing(
 ) -> None:
     # Given a server whose storage cannot take uploads: its staging folder is a file
     storage = tmp_path / "storage"
-    blocker = storage / "originals" / ".staging"
+    blocker = storage / ".staging"
     blocker.parent.mkdir(parents=True)
     blocker.write_bytes(b"")
     with own_server(service_env, tmp_path, {}) as own:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -99,3 +101,36 @@ def test_only_staged_uploads_idle_for_long_enough_are_swept(tmp_path: Path) -> N
     arriving.close()
     abandoned.close()  # its file is already gone: closing must not fail
     assert storage.remove_abandoned_staging_files(idle_for_s=3600) == 0
+
+
+_WRITE_AND_HANG = """
+import sys, time
+from pathlib import Path
+from infra.storage.local import LocalStorage
+with LocalStorage(Path(sys.argv[1])).atomic_writer("renditions/abc/small.webp") as out:
+    out.write(b"half a rendition")
+    out.flush()
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_a_rendition_cut_off_by_a_killed_worker_is_swept(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    # Given a process killed while writing a rendition (as a worker's pool process can be)
+    with subprocess.Popen(
+        [sys.executable, "-c", _WRITE_AND_HANG, str(tmp_path)], stdout=subprocess.PIPE
+    ) as writer:
+        try:
+            assert writer.stdout is not None
+            assert writer.stdout.readline() == b"writing\n"
+        finally:
+            writer.kill()
+    # Then its partial file is in the staging folder, not beside the renditions
+    (left_over,) = _files(tmp_path)
+    assert left_over.parent == tmp_path / ".staging"
+    # And once idle for long enough, the sweep removes it; no rendition appeared
+    an_hour_ago_s = time.time() - 3601
+    os.utime(left_over, (an_hour_ago_s, an_hour_ago_s))
+    assert storage.remove_abandoned_staging_files(idle_for_s=3600) == 1
+    assert _files(tmp_path) == []

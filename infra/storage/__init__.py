@@ -55,9 +55,10 @@ class Storage(abc.ABC):
         return StagedFile(raw)
 
     def remove_abandoned_staging_files(self, idle_for_s: float) -> int:
-        """Remove staged uploads not written to for ``idle_for_s``; how many there were.
+        """Remove files in progress (staged uploads, renditions being written) that nothing
+        has written to for ``idle_for_s``; how many there were.
 
-        A server that dies mid-upload cannot remove its staging file. Here there is none to
+        A server or worker killed mid-write cannot remove its own. Here there is none to
         remove: the base class stages into nameless temporary files, which the operating
         system reclaims with the process.
         """

@@ -16,10 +16,11 @@ from infra.storage import InvalidKey, StagedFile, Storage, StorageError, UploadT
 _COPY_CHUNK_BYTES = 1024 * 1024
 
 
-_STAGING_DIR = "originals/.staging"
-"""Where uploads are written as they arrive: under their final place, same file system (so
-adopting one is a rename), and in a folder of their own (so finding abandoned ones does not
-mean listing every original)."""
+_STAGING_DIR = ".staging"
+"""Where every file is written before it is renamed into place: uploads as they arrive,
+renditions, copies. Under the root, so on the same file system (finishing is a rename),
+and in one folder, so finding what a killed process left does not mean walking every
+image's folder or the flat thumbnail folder."""
 
 
 class _StagingFile(StagedFile):
@@ -53,16 +54,17 @@ class LocalStorage(Storage):
             raise InvalidKey(f"invalid storage key {key!r}")
         return self.root.joinpath(*pure.parts)
 
-    def _temp_sibling(self, path: Path) -> Path:
-        # Same directory, so the final rename is atomic; a dot-prefix marks it as partial.
-        return path.with_name(f".{path.name}.{secrets.token_hex(6)}.part")
+    def _staging_path(self, name: str) -> Path:
+        # Named after its destination, so a leftover says what was being written.
+        return self._path(_STAGING_DIR) / f".{name}.{secrets.token_hex(6)}.part"
 
     @contextlib.contextmanager
     def atomic_writer(self, key: str) -> Iterator[BinaryIO]:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            temp = self._temp_sibling(path)
+            temp = self._staging_path(path.name)
+            temp.parent.mkdir(parents=True, exist_ok=True)
             handle = temp.open("xb")
         except OSError as exc:
             raise StorageError(f"cannot write {key}: {exc}") from exc
@@ -91,7 +93,7 @@ class LocalStorage(Storage):
 
     def staging_file(self) -> StagedFile:
         # On the storage's own disk, so adopting it is a rename, not a copy.
-        temp = self._temp_sibling(self._path(f"{_STAGING_DIR}/upload"))
+        temp = self._staging_path("upload")
         try:
             temp.parent.mkdir(parents=True, exist_ok=True)
             return _StagingFile(io.FileIO(temp, "x+"), temp)
