@@ -108,10 +108,11 @@ class LocalStorage(Storage):
         except FileNotFoundError:
             return 0
         except OSError as exc:
-            raise StorageError(f"cannot list staged uploads: {exc}") from exc
+            raise StorageError(f"cannot list the staging folder: {exc}") from exc
         for entry in entries:
-            # Every write of a live upload moves its mtime on, so only the dead stay old.
-            with contextlib.suppress(FileNotFoundError):  # adopted or closed meanwhile
+            # Every write of a live upload or rendition moves its mtime on, so only the
+            # dead stay old.
+            with contextlib.suppress(FileNotFoundError):  # renamed or removed meanwhile
                 if entry.name.endswith(".part") and entry.stat().st_mtime < cutoff_s:
                     Path(entry.path).unlink()
                     removed += 1
