@@ -105,9 +105,9 @@ class ImageService:
                 "upload rejected", extra={"client_filename": filename, "reason": rejected.reason}
             )
             raise
-        except ServiceUnavailable as exc:
+        except ServiceUnavailable:
+            # Already logged where it failed, with the cause an operator needs.
             UPLOADS.labels("unavailable").inc()
-            log.warning("upload failed: %s", exc, extra={"client_filename": filename})
             raise
         UPLOADS.labels("accepted").inc()
         log.info("upload accepted", extra={"image_id": record.id, "client_filename": filename})
@@ -120,7 +120,9 @@ class ImageService:
             stored = await asyncio.to_thread(self._store_original, filename, source)
         except StorageError as exc:
             # The detail (a path, an errno) is for operators; the client learns it may retry.
-            log.error("storage failed during an upload: %s", exc)
+            log.error(
+                "storage failed during an upload: %s", exc, extra={"client_filename": filename}
+            )
             raise ServiceUnavailable(STORAGE_UNAVAILABLE) from exc
         try:
             # The row and its job commit together: once the client has an id, the job
@@ -138,6 +140,12 @@ class ImageService:
         except BaseException as exc:
             await asyncio.to_thread(self._storage.delete, stored.key)
             if isinstance(exc, (OSError, asyncpg.PostgresError, asyncpg.InterfaceError)):
+                log.error(
+                    "database failed during an upload: %s: %s",
+                    type(exc).__name__,
+                    exc,
+                    extra={"client_filename": filename},
+                )
                 raise ServiceUnavailable("the database is unavailable; try again") from exc
             raise
         self._relay.kick()

@@ -215,6 +215,29 @@ def test_uploads_while_storage_fails_get_503_and_leave_nothing(
         assert own.api.upload("c.jpg", photo())["status"] == "PENDING"
 
 
+def test_an_upload_the_database_refuses_gets_503_keeps_no_file_and_logs_why_once(
+    isolated: Isolated,
+) -> None:
+    # Given a database that refuses every new image (a constraint no row can meet)
+    isolated.sql("ALTER TABLE images ADD CONSTRAINT refuse_uploads CHECK (false) NOT VALID")
+    # When a client uploads through REST and through GraphQL
+    rest = isolated.api.http.post("/api/upload", files={"image": ("a.jpg", photo())})
+    graphql = isolated.api.upload_multipart([("b.jpg", photo())])
+    # Then both are told to try again, and the originals already stored are removed
+    assert rest.status_code == 503, rest.text
+    assert rest.json() == {"error": "the database is unavailable; try again"}
+    assert "the database is unavailable; try again" in graphql.text
+    assert isolated.api.stored_originals() == []
+    # And operators read the database's own reason, one line per upload, no traceback
+    log = isolated.server.log()
+    assert log.count("database failed during an upload") == 2
+    assert log.count("refuse_uploads") == 2
+    assert "Traceback" not in log
+    # And once the database takes rows again, the same server takes uploads again
+    isolated.sql("ALTER TABLE images DROP CONSTRAINT refuse_uploads")
+    assert isolated.api.upload("c.jpg", photo())["status"] == "PENDING"
+
+
 def test_uploads_while_rabbitmq_is_down_succeed_and_complete_after(isolated: Isolated) -> None:
     isolated.start_worker()
     with rabbitmq_stopped():
