@@ -55,12 +55,20 @@ def open_header(source: BinaryIO, max_pixels: int) -> Image.Image:
     The server's upload check and the worker both open images here. Raises
     ``TooManyPixels``, and Pillow's own errors for a file it cannot read.
     """
-    # Pillow checks the header's pixel count as it opens, against a process-wide limit (its
-    # default is 89 MP): it warns above it and raises above twice that. Both are refusals.
+    # Pillow checks pixel counts against a process-wide limit as it opens (and as it seeks
+    # to a later GIF frame): it warns above the limit and raises above twice it. The
+    # warning is made an error by a filter added for good, not by warnings.catch_warnings(),
+    # which swaps the filters of every thread: the server opens uploads in threads, and
+    # now and then an image over the limit got through. The filter is added on each call
+    # (an identical one is replaced, not repeated) in case something reset the filters.
     Image.MAX_IMAGE_PIXELS = max_pixels
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            return Image.open(source, formats=tuple(ACCEPTED_FORMATS))
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise TooManyPixels(max_pixels) from exc
+    warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+    try:
+        image = Image.open(source, formats=tuple(ACCEPTED_FORMATS))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise TooManyPixels(max_pixels) from exc
+    # Whatever happened to the filter meanwhile, the header's size decides.
+    if image.width * image.height > max_pixels:
+        image.close()
+        raise TooManyPixels(max_pixels)
+    return image

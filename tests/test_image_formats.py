@@ -1,0 +1,53 @@
+"""The pixel limit at open: the header's size decides, whatever other threads do to warnings."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from infra import image_formats
+from infra.image_formats import TooManyPixels, open_header
+
+LIMIT_PX = 10_000
+
+
+def _png(width: int, height: int) -> io.BytesIO:
+    data = io.BytesIO()
+    Image.new("RGB", (width, height)).save(data, "PNG")
+    data.seek(0)
+    return data
+
+
+@pytest.mark.parametrize("size", [(101, 100), (199, 100), (500, 100)])
+def test_an_image_over_the_limit_is_refused_at_open(size: tuple[int, int]) -> None:
+    with pytest.raises(TooManyPixels, match=f"pixel limit of {LIMIT_PX} pixels"):
+        open_header(_png(*size), LIMIT_PX)
+
+
+def test_an_image_at_the_limit_opens() -> None:
+    with open_header(_png(100, 100), LIMIT_PX) as image:
+        assert image.size == (100, 100)
+
+
+def test_the_limit_holds_when_another_thread_resets_the_warning_filters(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Given another thread that leaves warnings.catch_warnings() (restoring the filters it
+    # saw) just as this one opens an image 1.5 times over the limit, which Pillow only
+    # warns about
+    pillow_open: Callable[..., Any] = Image.open
+
+    def open_while_filters_are_reset(*args: Any, **kwargs: Any) -> Any:
+        warnings.resetwarnings()
+        warnings.simplefilter("ignore")
+        return pillow_open(*args, **kwargs)
+
+    monkeypatch.setattr(image_formats.Image, "open", open_while_filters_are_reset)
+    # Then the image is still refused
+    with warnings.catch_warnings(), pytest.raises(TooManyPixels):
+        open_header(_png(150, 100), LIMIT_PX)
