@@ -21,7 +21,8 @@ its default (underscore) name escaping, and our names need no escaping anyway.""
 
 UPLOADS = Counter(
     "imagequeue_uploads",
-    "Uploads by outcome: accepted, rejected (bad input), too_large, unavailable (broker down).",
+    "Uploads by outcome: accepted, rejected (bad input), too_large, "
+    "unavailable (database or storage down).",
     ["outcome"],
 )
 

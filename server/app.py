@@ -19,6 +19,8 @@ from server.health import healthz, readyz
 from server.metrics import metrics_endpoint
 from server.resources import open_resources
 from server.rest.routes import routes as rest_routes
+from server.rest.routes import service_unavailable
+from server.service import ServiceUnavailable
 from server.web import web_routes
 
 # Multipart framing around each file: boundaries and part headers.
@@ -68,5 +70,6 @@ def create_app(settings: Settings) -> Starlette:
             *web_routes(settings.web_dir),
         ],
         middleware=[Middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)],
+        exception_handlers={ServiceUnavailable: service_unavailable},
         lifespan=lifespan,
     )

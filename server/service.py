@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import BinaryIO
@@ -14,6 +15,7 @@ import asyncpg
 from PIL import UnidentifiedImageError
 
 from infra.db import images, outbox
+from infra.db.availability import DATABASE_UNAVAILABLE
 from infra.db.images import ImageRecord, ImageStatus
 from infra.db.text import without_control_characters
 from infra.image_formats import ACCEPTED_FORMATS, TooManyPixels, open_header, stored_as
@@ -47,6 +49,21 @@ class ServiceUnavailable(Exception):
 
 
 STORAGE_UNAVAILABLE = "storage is unavailable; try again"
+DATABASE_UNAVAILABLE_MESSAGE = "the database is unavailable; try again"
+
+
+@contextmanager
+def database_errors(doing: str) -> Iterator[None]:
+    """An unreachable database becomes ``ServiceUnavailable``, logged once with its cause.
+
+    Clients get a clear "try again" (REST 503, a GraphQL error) rather than a bare 500 or
+    "Unexpected error.", and operators a warning rather than a bug's traceback per request.
+    """
+    try:
+        yield
+    except DATABASE_UNAVAILABLE as exc:
+        log.warning("database unavailable while %s: %s: %s", doing, type(exc).__name__, exc)
+        raise ServiceUnavailable(DATABASE_UNAVAILABLE_MESSAGE) from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +94,10 @@ class ImageService:
         max_files_per_request: int,
     ) -> None:
         self.max_files_per_request = max_files_per_request
+        self.max_upload_bytes = max_upload_bytes
         self._pool = pool
         self._storage = storage
         self._relay = relay
-        self._max_upload_bytes = max_upload_bytes
         self._max_image_pixels = max_image_pixels
 
     async def upload(
@@ -146,15 +163,16 @@ class ImageService:
                     exc,
                     extra={"client_filename": filename},
                 )
-                raise ServiceUnavailable("the database is unavailable; try again") from exc
+                raise ServiceUnavailable(DATABASE_UNAVAILABLE_MESSAGE) from exc
             raise
         self._relay.kick()
         return record
 
     async def retry(self, image_id: int) -> ImageRecord | None:
         """Requeue a FAILED image with a fresh attempt count; None unless it was FAILED."""
-        async with self._pool.acquire() as connection:
-            record = await outbox.requeue_failed(connection, image_id)
+        with database_errors("requeueing an image"):
+            async with self._pool.acquire() as connection:
+                record = await outbox.requeue_failed(connection, image_id)
         if record is not None:
             self._relay.kick()
             log.info("image requeued by a client", extra={"image_id": image_id})
@@ -169,7 +187,7 @@ class ImageService:
         key = f"originals/{uuid.uuid4().hex}.{extension}"
         try:
             # A staged upload (server/upload_form.py) is renamed into place, not copied.
-            size = self._storage.adopt(key, source, max_bytes=self._max_upload_bytes)
+            size = self._storage.adopt(key, source, max_bytes=self.max_upload_bytes)
         except UploadTooLarge as exc:
             raise UploadRejected(filename, str(exc), status_code=413) from exc
         return _StoredOriginal(key, size, content_type)
@@ -194,24 +212,29 @@ class ImageService:
         return file_type
 
     async def get(self, image_id: int) -> ImageRecord | None:
-        return await images.get(self._pool, image_id)
+        with database_errors("reading an image"):
+            return await images.get(self._pool, image_id)
 
     async def get_many(self, image_ids: list[int]) -> dict[int, ImageRecord]:
-        return await images.get_many(self._pool, image_ids)
+        with database_errors("reading images"):
+            return await images.get_many(self._pool, image_ids)
 
     async def changed_since(self, since: datetime, *, limit: int) -> list[ImageRecord]:
-        return await images.changed_since(self._pool, since, limit=limit)
+        with database_errors("reading changed images"):
+            return await images.changed_since(self._pool, since, limit=limit)
 
     async def list_newest_first(
         self, *, limit: int, before_id: int | None, status: ImageStatus | None
     ) -> list[ImageRecord]:
-        return await images.list_newest_first(
-            self._pool, limit=limit, before_id=before_id, status=status
-        )
+        with database_errors("listing images"):
+            return await images.list_newest_first(
+                self._pool, limit=limit, before_id=before_id, status=status
+            )
 
     async def delete(self, image_id: int) -> bool:
         """Remove the row, then every file of the image. False when there was no such image."""
-        record = await images.delete(self._pool, image_id)
+        with database_errors("deleting an image"):
+            record = await images.delete(self._pool, image_id)
         if record is None:
             return False
         keys = [record.original_path, thumbnail_key_for(record.original_path)]

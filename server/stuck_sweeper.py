@@ -1,7 +1,8 @@
 """Nothing stuck: images left in processing by a vanished worker are queued again.
 
 RabbitMQ redelivers a dead worker's unacked jobs by itself; this sweep is the backstop for
-the rest (a job lost with a purged queue, a worker wedged without dying). An image counts
+the rest (a worker wedged without dying, a job the broker lost while its image was in
+processing). Jobs of images still pending are the outbox's and the queue's. An image counts
 as stuck once it has been in processing for ``stuck_after_s`` — longer than any job may
 run. Every server instance sweeps; ``SKIP LOCKED`` keeps them from sweeping the same row.
 """

@@ -3,8 +3,14 @@
 Starlette's ``request.form()`` spools each file part into a temporary file (rolling over to
 disk at 1 MiB, then one thread-pool hop per chunk), which storage then copies again. Here
 each file part streams into ``Storage.staging_file()`` on the storage's own disk, and the
-service adopts it with a rename (docs/benchmarks.md, upload path). Fields are kept in
-memory, bounded like Starlette's. python-multipart does the parsing.
+service adopts it with a rename (docs/benchmarks.md, upload path). python-multipart does
+the parsing.
+
+What a form may hold is bounded by what the endpoint takes: at most ``max_files`` file
+parts (each holds an open staging file until the response), fields of at most
+``MAX_FIELDS_BYTES`` together, and no more than ``max_file_bytes`` written per file: the
+rest of a larger file is parsed and dropped, so adopting it fails as too large and the
+form's other files still get their own answer.
 
 File data is written off the event loop, in batches of ``WRITE_BATCH_BYTES``: copying it
 into the page cache is most of an upload's CPU, and on the loop it would cap a server at
@@ -23,15 +29,16 @@ from contextlib import aclosing
 from dataclasses import dataclass, field
 
 from python_multipart.exceptions import FormParserError
-from python_multipart.multipart import MultipartParser, parse_options_header
+from python_multipart.multipart import MultipartParser, MultipartState, parse_options_header
 from starlette.datastructures import FormData, Headers, UploadFile
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from infra.storage import StagedFile, StorageError
 
 log = logging.getLogger(__name__)
 
-MAX_FIELD_BYTES = 1024 * 1024
+MAX_FIELDS_BYTES = 1024 * 1024
+"""All non-file fields of a form together (a GraphQL upload's ``operations`` and ``map``)."""
 MAX_FIELDS = 1000
 WRITE_BATCH_BYTES = 512 * 1024
 WRITE_BATCH_CHUNKS = 64
@@ -114,9 +121,13 @@ class _Part:
 class _FormBuilder:
     """python-multipart callbacks: fields into memory, files into staging files."""
 
-    def __init__(self, staging_file: Callable[[], StagedFile], max_files: int) -> None:
+    def __init__(
+        self, staging_file: Callable[[], StagedFile], max_files: int, max_file_bytes: int
+    ) -> None:
         self._staging_file = staging_file
         self._max_files = max_files
+        self._max_file_bytes = max_file_bytes
+        self._fields_bytes = 0
         self._part = _Part()
         self._header_name = bytearray()
         self._header_value = bytearray()
@@ -153,7 +164,8 @@ class _FormBuilder:
         self._part.name = options[b"name"].decode("utf-8", "replace")
         if b"filename" in options:
             if len(self.uploads) >= self._max_files:
-                raise InvalidForm(f"too many files: at most {self._max_files}")
+                files = "file" if self._max_files == 1 else "files"
+                raise InvalidForm(f"at most {self._max_files} {files} per request")
             upload = _StagedUpload(
                 self._staging_file,
                 filename=options[b"filename"].decode("utf-8", "replace"),
@@ -168,14 +180,18 @@ class _FormBuilder:
 
     def _data(self, data: bytes, start: int, end: int) -> None:
         if (upload := self._part.upload) is not None:
-            upload.unwritten.append(memoryview(data)[start:end])
+            written_enough = (upload.size or 0) > self._max_file_bytes
             upload.size = (upload.size or 0) + end - start
+            if written_enough:
+                return  # already over the limit on disk, which is all adopting it needs
+            upload.unwritten.append(memoryview(data)[start:end])
             self.unwritten_bytes += end - start
             self.unwritten_chunks += 1
-        elif len(self._part.data) + end - start > MAX_FIELD_BYTES:
-            raise InvalidForm(f"a form field is larger than {MAX_FIELD_BYTES} bytes")
-        else:
-            self._part.data.extend(data[start:end])
+            return
+        self._fields_bytes += end - start
+        if self._fields_bytes > MAX_FIELDS_BYTES:
+            raise InvalidForm(f"the form's fields are larger than {MAX_FIELDS_BYTES} bytes")
+        self._part.data.extend(data[start:end])
 
     @property
     def should_flush(self) -> bool:
@@ -196,18 +212,23 @@ class _FormBuilder:
 
 
 async def read_form(
-    request: Request, staging_file: Callable[[], StagedFile], *, max_files: int
+    request: Request,
+    staging_file: Callable[[], StagedFile],
+    *,
+    max_files: int,
+    max_file_bytes: int,
 ) -> FormData:
     """The request's multipart form, its files already in storage's staging files.
 
-    Raises ``InvalidForm`` for the client's mistakes and ``StorageError`` when storage
-    cannot take the files; on any failure, staged files are closed (and so removed).
+    Raises ``InvalidForm`` for the client's mistakes (a body cut off by the client
+    included) and ``StorageError`` when storage cannot take the files; on any failure,
+    staged files are closed (and so removed).
     """
     _, params = parse_options_header(request.headers.get("content-type", ""))
     boundary = params.get(b"boundary")
     if not boundary:
         raise InvalidForm("multipart body without a boundary")
-    builder = _FormBuilder(staging_file, max_files)
+    builder = _FormBuilder(staging_file, max_files, max_file_bytes)
     try:
         parser = MultipartParser(boundary, builder.callbacks())  # type: ignore[arg-type]
         async with aclosing(request.stream()) as chunks:
@@ -216,6 +237,9 @@ async def read_form(
                 if builder.should_flush:
                     await builder.flush()
         parser.finalize()
+        if parser.state != MultipartState.END:
+            # Without its closing boundary the last part may be cut short: not a form.
+            raise InvalidForm("the body ends before the form's closing boundary")
         await builder.flush()
         for upload in builder.uploads:
             await upload.seek(0)
@@ -224,6 +248,9 @@ async def read_form(
             await upload.close()
         if isinstance(exc, FormParserError):
             raise InvalidForm("invalid multipart data") from exc
+        if isinstance(exc, ClientDisconnect):
+            # Nobody is left to answer, and a closed tab is not an incident.
+            raise InvalidForm("the client disconnected before the end of the body") from exc
         if isinstance(exc, StorageError):
             # The detail (a path, an errno) is for operators; callers tell the client to retry.
             log.error("storage failed during an upload: %s", exc)

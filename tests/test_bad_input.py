@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -15,7 +19,7 @@ from infra.broker.messages import ImageJob
 from infra.broker.topology import DEAD_LETTER_QUEUE, JOB_QUEUE
 from server.upload_form import WRITE_BATCH_BYTES
 from tests.broker import publish_raw, queue_depth
-from tests.client import Api
+from tests.client import PREFLIGHT, UPLOAD_MANY, Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
 from tests.images import photo
 from tests.processes import Launcher
@@ -80,25 +84,36 @@ def test_upload_over_the_size_limit_is_rejected_and_leaves_no_file(api: Api) -> 
 
 
 @pytest.mark.parametrize(
-    ("body", "problem"),
+    ("body", "problem", "graphql_answer"),
     [
-        (b"--b\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--b--\r\n", "no name"),
-        (b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n', "cut"),
-        (b"not multipart at all", "garbage"),
+        (
+            b"--b\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--b--\r\n",
+            "no name",
+            'invalid multipart form: a part has no Content-Disposition "name"',
+        ),
+        (
+            b'--b\r\nContent-Disposition: form-data; name="image"; filename="a.jpg"\r\n',
+            "cut",
+            "invalid multipart form: the body ends before the form's closing boundary",
+        ),
+        (b"not multipart at all", "garbage", "invalid multipart form: invalid multipart data"),
     ],
 )
 def test_a_malformed_multipart_body_is_refused_and_leaves_nothing(
-    api: Api, body: bytes, problem: str
+    api: Api, body: bytes, problem: str, graphql_answer: str
 ) -> None:
     files_before, rows_before = api.stored_originals(), _row_count(api)
     headers = {"content-type": "multipart/form-data; boundary=b"}
 
     rest = api.http.post("/api/upload", content=body, headers=headers)
-    graphql = api.http.post("/graphql", content=body, headers=headers)
+    # With the preflight header real clients send, so the body reaches the form parser
+    # instead of being refused by the CSRF check.
+    graphql = api.http.post("/graphql", content=body, headers={**headers, **PREFLIGHT})
 
     assert rest.status_code == 400, problem
     assert "error" in rest.json()
     assert graphql.status_code == 400, problem
+    assert graphql.text == graphql_answer, problem
     assert api.stored_originals() == files_before
     assert _row_count(api) == rows_before
 
@@ -171,6 +186,16 @@ def test_staging_files_left_by_a_crashed_server_are_removed(api: Api, stack: Lau
 def test_client_filenames_never_reach_the_file_system(
     api: Api, client_name: bytes, kept_as: str
 ) -> None:
+    # Where the name would land if joined onto the storage root or its originals folder,
+    # read as a POSIX path and as a Windows one
+    name = client_name.replace(b"\x00", b"").decode()
+    escapes = {
+        Path(os.path.normpath(base / variant))
+        for base in (api.storage_dir, api.storage_dir / "originals")
+        for variant in (name, name.replace("\\", "/"))
+    }
+    beside_storage = sorted(api.storage_dir.parent.iterdir())
+
     response = api.upload_raw_filename(client_name, photo(100, 100))
     assert response.status_code == 201, response.text
     image_id = response.json()["id"]
@@ -178,8 +203,9 @@ def test_client_filenames_never_reach_the_file_system(
     assert stored["filename"] == kept_as
     assert stored["original_path"].startswith("originals/")
     assert kept_as not in stored["original_path"]
-    assert all(api.storage_dir in path.parents for path in api.stored_files())
     assert api.wait_final(str(image_id))["status"] == "COMPLETED"
+    assert [path for path in escapes if path.is_file()] == []
+    assert sorted(api.storage_dir.parent.iterdir()) == beside_storage
 
 
 def test_an_undecodable_job_is_dead_lettered_and_the_queue_keeps_moving(
@@ -260,8 +286,107 @@ def test_a_forged_job_cannot_write_outside_storage(
     assert not (api.storage_dir.parent.parent / "outside.jpg").exists()
 
 
+def test_one_file_part_mapped_to_two_variables_is_stored_once(api: Api) -> None:
+    # Given a multipart request whose map gives its only file to both list entries
+    operations = {"query": UPLOAD_MANY, "variables": {"fs": [None, None]}}
+    before = api.stored_originals()
+    response = api.http.post(
+        "/graphql",
+        data={
+            "operations": json.dumps(operations),
+            "map": json.dumps({"0": ["variables.fs.0", "variables.fs.1"]}),
+        },
+        files={"0": ("twice.jpg", photo(40, 40))},
+        headers=PREFLIGHT,
+    )
+    # Then the first use stores it and the second is refused as the client's mistake
+    body = response.json()
+    assert [image["filename"] for image in body["data"]["uploadImages"]] == ["twice.jpg"]
+    [error] = body["errors"]
+    assert error["path"] == ["uploadImages", 1]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert "already used by another variable" in error["extensions"]["reason"]
+    assert len(api.stored_originals()) == len(before) + 1
+
+
 def test_too_many_files_in_one_batch_is_refused(api: Api) -> None:
     before = api.stored_originals()
-    body = api.upload_multipart([(f"{i}.jpg", photo(40, 40)) for i in range(21)]).json()
-    assert body["errors"][0]["message"] == "at most 20 files per request, got 21"
+    # Refused while the form is read: each file part would hold an open file until the end
+    response = api.upload_multipart([(f"{i}.jpg", photo(40, 40)) for i in range(21)])
+    assert response.status_code == 400
+    assert "invalid multipart form: at most 20 files per request" in response.text
     assert api.stored_originals() == before
+
+
+@pytest.mark.parametrize(
+    ("query", "message"),
+    [
+        ("status=done", "status must be"),
+        ("limit=many", "limit an integer"),
+        ("limit=0", "limit must be between 1 and 100"),
+        ("limit=101", "limit must be between 1 and 100"),
+        ("before=last", "before must be an image id"),
+        ("before=0", "before must be an image id"),
+        ("before=3000000000", "before must be an image id"),
+    ],
+)
+def test_a_bad_listing_query_gets_400_with_the_reason(api: Api, query: str, message: str) -> None:
+    response = api.http.get(f"/api/images?{query}")
+    assert response.status_code == 400, response.text
+    assert message in response.json()["error"]
+    # And the server goes on listing
+    assert api.http.get("/api/images?limit=1").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "send",
+    [
+        lambda http: http.post("/api/upload", json={"image": "not a file"}),
+        lambda http: http.post("/api/upload", files={"file": ("a.jpg", photo(40, 40))}),
+        lambda http: http.post("/api/upload", data={"image": "a field, not a file"}),
+    ],
+    ids=["json body", "file under another name", "a field where the file goes"],
+)
+def test_a_rest_upload_without_an_image_file_gets_400_and_stores_nothing(
+    api: Api, send: Any
+) -> None:
+    before = api.stored_files()
+    response = send(api.http)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"] == "send the image as multipart/form-data field 'image'"
+    assert api.stored_files() == before
+
+
+def test_a_body_over_the_request_cap_gets_413_declared_or_streamed(api: Api) -> None:
+    # The cap is MAX_FILES_PER_REQUEST (20) files of MAX_UPLOAD_BYTES each, plus framing
+    cap_bytes = 20 * (TEST_MAX_UPLOAD_BYTES + 64 * 1024)
+    before = api.stored_files()
+
+    # Declared: refused from the headers alone, before any of the body is sent
+    host, port = api.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nApollo-Require-Preflight: true\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\n"
+            + f"Content-Length: {cap_bytes + 1}\r\n\r\n".encode()
+        )
+        declared = client.recv(65536).decode()
+    assert declared.startswith("HTTP/1.1 413"), declared
+    assert f"larger than the limit of {cap_bytes} bytes" in declared
+
+    # Streamed without a length: refused once more than the cap has arrived
+    def chunked_body() -> Iterator[bytes]:
+        yield b'--b\r\nContent-Disposition: form-data; name="0"; filename="big.jpg"\r\n\r\n'
+        for _ in range(cap_bytes // (1024 * 1024) + 2):
+            yield b"x" * 1024 * 1024
+
+    streamed = api.http.post(
+        "/graphql",
+        headers={**PREFLIGHT, "content-type": "multipart/form-data; boundary=b"},
+        content=chunked_body(),
+    )
+    assert streamed.status_code == 413, streamed.text
+    assert f"larger than the limit of {cap_bytes} bytes" in streamed.text
+    # And nothing was kept, and the server goes on serving
+    assert api.stored_files() == before
+    assert api.http.get("/healthz").status_code == 200

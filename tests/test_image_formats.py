@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from PIL import Image
 
-from infra import image_formats
 from infra.image_formats import TooManyPixels, open_header
 
 LIMIT_PX = 10_000
@@ -47,7 +46,7 @@ def test_the_limit_holds_when_another_thread_resets_the_warning_filters(
         warnings.simplefilter("ignore")
         return pillow_open(*args, **kwargs)
 
-    monkeypatch.setattr(image_formats.Image, "open", open_while_filters_are_reset)
+    monkeypatch.setattr(Image, "open", open_while_filters_are_reset)
     # Then the image is still refused
     with warnings.catch_warnings(), pytest.raises(TooManyPixels):
         open_header(_png(150, 100), LIMIT_PX)

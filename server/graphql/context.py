@@ -49,6 +49,9 @@ class Context:
     expose_gps_coordinates: bool = False
     rejected_uploads: list[tuple[int, UploadRejected]] = field(default_factory=list)
     """Files of a batch upload that were turned away, by their index in the request."""
+    files_taken: set[int] = field(default_factory=set)
+    """Upload parts already stored by this request (by ``id``): one part can be mapped to
+    several variables, but it can be stored only once."""
 
 
 def build_context(connection: HTTPConnection, resources: Resources) -> Context:

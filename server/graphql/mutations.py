@@ -12,12 +12,18 @@ from server.graphql.context import Context
 from server.graphql.errors import UserFacingError
 from server.graphql.inputs import UploadOptions, requested_renditions
 from server.graphql.types import Image
-from server.service import UploadRejected
+from server.service import ServiceUnavailable, UploadRejected, clean_filename
 
 
-def _as_upload(value: object) -> UploadFile:
+def _take_upload(info: Info[Context, None], value: object) -> UploadFile:
+    """The variable's file, once: a part is renamed into storage when it is stored."""
     if not isinstance(value, UploadFile):
         raise UserFacingError("expected a file in a multipart request")
+    if id(value) in info.context.files_taken:
+        raise UploadRejected(
+            clean_filename(value.filename), "this file part is already used by another variable"
+        )
+    info.context.files_taken.add(id(value))
     return value
 
 
@@ -31,7 +37,7 @@ class Mutation:
     ) -> Image:
         # Options are checked before the file is touched: a bad option stores nothing.
         renditions = requested_renditions(options)
-        upload = _as_upload(file)
+        upload = _take_upload(info, file)
         record = await info.context.service.upload(upload.filename, upload.file, renditions)
         return Image.from_row(record)
 
@@ -54,11 +60,19 @@ class Mutation:
         renditions = requested_renditions(options)
         accepted = []
         for index, file in enumerate(files):
-            upload = _as_upload(file)
             try:
+                upload = _take_upload(info, file)
                 record = await info.context.service.upload(upload.filename, upload.file, renditions)
             except UploadRejected as rejected:
                 info.context.rejected_uploads.append((index, rejected))
+                continue
+            except ServiceUnavailable as unavailable:
+                # The files before this one are stored and queued: null the list and a
+                # client would upload them again. Each file gets its own answer instead.
+                refused = UploadRejected(
+                    clean_filename(upload.filename), str(unavailable), status_code=503
+                )
+                info.context.rejected_uploads.append((index, refused))
                 continue
             accepted.append(Image.from_row(record))
         return accepted

@@ -27,7 +27,12 @@ class RejectedUploadsExtension(SchemaExtension):
                     str(rejection),
                     path=["uploadImages", index],
                     extensions={
-                        "code": "BAD_USER_INPUT",
+                        # A file the service could not take now may be sent again later.
+                        "code": (
+                            "SERVICE_UNAVAILABLE"
+                            if rejection.status_code == 503
+                            else "BAD_USER_INPUT"
+                        ),
                         "filename": rejection.filename,
                         "reason": rejection.reason,
                         "index": index,

@@ -12,6 +12,7 @@ from infra.db.images import ImageStatus as StoredStatus
 from infra.db.stats import count_by_status, processing_times, throughput_per_minute
 from server.graphql.context import Context
 from server.graphql.errors import UserFacingError
+from server.service import database_errors
 
 MAX_THROUGHPUT_MINUTES = 60
 
@@ -68,9 +69,10 @@ async def resolve_stats(info: Info[Context, None], throughput_minutes: int) -> S
     if not 1 <= throughput_minutes <= MAX_THROUGHPUT_MINUTES:
         raise UserFacingError(f"throughputMinutes must be between 1 and {MAX_THROUGHPUT_MINUTES}")
     context = info.context
-    counts = await count_by_status(context.pool)
-    times = await processing_times(context.pool)
-    minutes = await throughput_per_minute(context.pool, throughput_minutes)
+    with database_errors("reading stats"):
+        counts = await count_by_status(context.pool)
+        times = await processing_times(context.pool)
+        minutes = await throughput_per_minute(context.pool, throughput_minutes)
     return Stats(
         counts=StatusCounts(
             pending=counts[StoredStatus.PENDING],

@@ -20,10 +20,7 @@ from server.graphql.shared_subscriptions import (
 )
 from server.resources import resources_of
 from server.service import STORAGE_UNAVAILABLE
-from server.upload_form import read_form
-
-MAX_FILES_PARSED = 1000
-"""As Starlette's default; `uploadImages` answers more than MAX_FILES_PER_REQUEST itself."""
+from server.upload_form import InvalidForm, read_form
 
 
 class _StagingRequestAdapter(StarletteRequestAdapter):
@@ -31,9 +28,17 @@ class _StagingRequestAdapter(StarletteRequestAdapter):
 
     async def get_form_data(self) -> FormData:
         request = self._request
-        storage = resources_of(request.app).storage
+        resources = resources_of(request.app)
         try:
-            form = await read_form(request, storage.staging_file, max_files=MAX_FILES_PARSED)
+            form = await read_form(
+                request,
+                resources.storage.staging_file,
+                max_files=resources.service.max_files_per_request,
+                max_file_bytes=resources.service.max_upload_bytes,
+            )
+        except InvalidForm as exc:
+            # Strawberry would answer any ValueError with a bare "Unable to parse".
+            raise HTTPException(400, f"invalid multipart form: {exc}") from exc
         except StorageError as exc:
             raise HTTPException(503, STORAGE_UNAVAILABLE) from exc
         # Closed by GraphQLView.run once the response exists: a staged file is removed on

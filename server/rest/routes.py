@@ -43,6 +43,11 @@ def _error(status_code: int, message: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status_code)
 
 
+async def service_unavailable(request: Request, exc: Exception) -> Response:
+    """Any route whose backing service is away: the API's JSON shape, and a 503 to retry."""
+    return _error(503, str(exc))
+
+
 def _image_id(request: Request) -> int | None:
     return parse_image_id(request.path_params["image_id"])
 
@@ -60,7 +65,12 @@ async def upload(request: Request) -> Response:
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         return _error(400, _NOT_A_FORM)
     try:
-        form = await read_form(request, resources.storage.staging_file, max_files=1)
+        form = await read_form(
+            request,
+            resources.storage.staging_file,
+            max_files=1,
+            max_file_bytes=resources.service.max_upload_bytes,
+        )
     except InvalidForm as exc:
         return _error(400, f"invalid multipart form: {exc}")
     except StorageError:
@@ -93,15 +103,15 @@ async def list_images(request: Request) -> Response:
     try:
         status = ImageStatus(status_param) if status_param else None
         limit = int(request.query_params.get("limit", "20"))
-        before_id = (
-            int(request.query_params["before"]) if "before" in request.query_params else None
-        )
     except ValueError:
-        return _error(
-            400, "status must be pending|processing|completed|failed; limit and before integers"
-        )
+        return _error(400, "status must be pending|processing|completed|failed; limit an integer")
     if not 1 <= limit <= 100:
         return _error(400, "limit must be between 1 and 100")
+    before_id = None
+    if "before" in request.query_params:
+        before_id = parse_image_id(request.query_params["before"])
+        if before_id is None:
+            return _error(400, "before must be an image id (a positive integer)")
     records = await resources_of(request.app).service.list_newest_first(
         limit=limit, before_id=before_id, status=status
     )
