@@ -47,11 +47,15 @@ def test_upload_path_compares_with_the_bare_endpoint() -> None:
     for row in rows:
         assert row.rounds[0].requests > 0 and row.rounds[0].errors == 0
         assert row.peak_rss_mib > 0 and row.server_cpu_ms_per_request > 0
-    assert rows[1].vs_bare == 1.0
+    ours, bare = rows
+    assert ours.requests_per_s > 0 and bare.requests_per_s > 0
+    assert ours.vs_bare == pytest.approx(ours.requests_per_s / bare.requests_per_s)
 
 
 def test_fanout_delivers_to_every_subscriber() -> None:
-    rows = fanout.run(counts=[3], client_procs=1, rate=5, duration_s=0.4, drain_s=0.5, repeat=1)
+    # A drain far longer than any delivery takes, so a slow machine cannot fail the share:
+    # only events that never arrive can.
+    rows = fanout.run(counts=[3], client_procs=1, rate=5, duration_s=0.4, drain_s=10, repeat=1)
 
     assert [row.subscribers for row in rows] == [3]
     assert rows[0].delivered_share == 1.0

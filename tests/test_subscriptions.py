@@ -12,9 +12,8 @@ import pytest
 from tests.client import Api
 from tests.faults import restart_rabbitmq
 from tests.images import photo
-from tests.processes import Launcher, launcher
+from tests.processes import Launcher, own_server
 from tests.scraping import scrape, value, wait_for
-from tests.services import create_vhost, delete_vhost
 from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription, assert_moves_forward
 
 
@@ -80,21 +79,12 @@ def test_a_batch_upload_s_watchers_see_every_image_only_move_forward(api: Api) -
 def test_stage_events_are_rate_limited_but_status_changes_are_not(
     service_env: dict[str, str], tmp_path: Path
 ) -> None:
-    # Given a worker that reports an image's stages at most once a minute
-    vhost_url = create_vhost()
-    try:
-        env = {**service_env, "AMQP_URL": vhost_url, "PROGRESS_INTERVAL_S": "60"}
-        with launcher(env, tmp_path) as running:
-            running.start_worker()
-            _, base_url = running.start_server()
-            api = Api(base_url, Path(service_env["STORAGE_DIR"]))
-            try:
-                # When an image that renders in well under a minute is uploaded
-                _, updates = _watch_one_upload(api, "quick.jpg")
-            finally:
-                api.close()
-    finally:
-        delete_vhost(vhost_url)
+    # Given a worker that reports an image's stages at most once a minute, on a database,
+    # vhost and storage of its own (the session's servers would relay its job otherwise)
+    with own_server(service_env, tmp_path, {"PROGRESS_INTERVAL_S": "60"}) as own:
+        own.launcher.start_worker()
+        # When an image that renders in well under a minute is uploaded
+        _, updates = _watch_one_upload(own.api, "quick.jpg")
     # Then its watchers hear every status change and no stage in between
     assert [(u["status"], u["stage"]) for u in updates] == [
         ("PENDING", "queued"),
