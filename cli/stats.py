@@ -51,7 +51,7 @@ def format_stats(stats: dict[str, Any]) -> str:
     lines = ["images by status"]
     lines += [f"  {status:<11} {n:>8}" for status, n in stats["images"].items()]
     lines += [
-        f"processing time of completed images (n={times['completed']})",
+        f"processing time of the latest completed images (n={times['completed']})",
         f"  {'':<30} {'p50':>10} {'p95':>10}",
         f"  {'worker (started → processed)':<30} "
         f"{seconds(times['processing_p50_s']):>10} {seconds(times['processing_p95_s']):>10}",

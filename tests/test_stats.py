@@ -67,6 +67,28 @@ async def test_counts_and_percentiles_from_known_rows(connection: asyncpg.Connec
     assert times.processing_avg_s == pytest.approx(5.5)
 
 
+async def test_timings_are_over_the_most_recently_completed_images(
+    connection: asyncpg.Connection,
+) -> None:
+    # Given an image that took 100 s an hour ago, and two that took 1 s and 3 s just now
+    await connection.execute(
+        """
+        INSERT INTO images (filename, original_path, status, created_at, started_at, processed_at)
+        VALUES ('old.jpg', 'originals/old', 'completed',
+                now() - interval '1 hour', now() - interval '1 hour',
+                now() - interval '1 hour' + interval '100 s'),
+               ('a.jpg', 'originals/a', 'completed', now(), now(), now() + interval '1 s'),
+               ('b.jpg', 'originals/b', 'completed', now(), now(), now() + interval '3 s')
+        """
+    )
+    # When timings are asked for over the latest two
+    times = await processing_times(connection, latest=2)
+    # Then the old image does not count
+    assert times.completed == 2
+    assert times.processing_avg_s == pytest.approx(2.0)
+    assert times.processing_p95_s == pytest.approx(2.9)
+
+
 async def test_no_completed_image_gives_no_percentiles(connection: asyncpg.Connection) -> None:
     times = await processing_times(connection)
     assert times.completed == 0
