@@ -49,18 +49,21 @@ EVENTS_DELIVERED = Counter(
 
 JOBS_PROCESSED = Counter(
     "imagequeue_jobs_processed",
-    "Jobs finished by outcome: completed, failed, skipped (gone or already final), "
-    "rejected (undecodable message).",
+    "Job deliveries handled, by outcome: completed, failed, retrying (sent back for later), "
+    "skipped (image gone or already final), deferred (another delivery holds the image), "
+    "handed_back (the worker is stopping), dead_lettered (undecodable message).",
     ["outcome"],
 )
 JOBS_FAILED = Counter(
     "imagequeue_jobs_failed",
-    "Jobs that left an image failed, by reason: unusable_image, timeout, internal.",
+    "Jobs given up, by reason: unusable_image, timeout, internal (a bug), exhausted (out of "
+    "attempts), undecodable (a message no worker can read; dead-lettered, no image failed).",
     ["reason"],
 )
 JOBS_RETRIED = Counter(
     "imagequeue_jobs_retried",
-    "Jobs sent back for another attempt after a transient error, by reason.",
+    "Jobs sent back to be tried later after a transient error, by reason: database, "
+    "connection, storage, worker_crash. Waits for an unreachable database use no attempt.",
     ["reason"],
 )
 PROCESSING_SECONDS = Histogram(

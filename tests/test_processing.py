@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import errno
+import io
+import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
 
+from infra.image_formats import ACCEPTED_FORMATS
 from infra.renditions import (
     DEFAULT_PRESETS,
     Fit,
@@ -17,6 +23,7 @@ from infra.renditions import (
     rendition_key,
     thumb_spec,
 )
+from infra.storage import StorageError
 from infra.storage.local import LocalStorage
 from tests.images import (
     CAMERA_PHOTO_METADATA,
@@ -26,6 +33,7 @@ from tests.images import (
     cmyk_jpeg,
     decode,
     encode,
+    multi_picture_jpeg,
     palette_png_with_transparency,
     photo,
     pixel_bomb_png,
@@ -42,6 +50,7 @@ from worker.processing import (
     make_thumbnail,
     process_image,
 )
+from worker.retries import is_transient
 
 THUMB = thumb_spec(256, 85)
 ORIGINAL_KEY = "originals/in.img"
@@ -89,16 +98,45 @@ def test_every_exif_orientation_comes_out_upright(tmp_path: Path, orientation: i
     thumb = outputs["thumb"]
     # Then 5-8 (the camera was turned) come out portrait, 1-4 landscape
     assert thumb.size == ((256, 128) if orientation < 5 else (128, 256))
-    # And the block is where the camera saw it (EXIF 2.3 orientation table)
+    # And the block is where the camera saw it, and nowhere else
+    _assert_block_where_the_camera_saw_it(thumb, orientation)
+
+
+# pillow-heif has its own test below; JPEG is above, with all eight orientations.
+_OTHER_FORMATS_WITH_EXIF = ["TIFF", "PNG", "WEBP"] + (
+    ["AVIF"] if "AVIF" in ACCEPTED_FORMATS else []
+)
+
+
+@pytest.mark.parametrize("image_format", _OTHER_FORMATS_WITH_EXIF)
+@pytest.mark.parametrize("orientation", [3, 6, 8])
+def test_every_format_is_turned_upright_exactly_once(
+    tmp_path: Path, image_format: str, orientation: int
+) -> None:
+    # Given an 800x400 picture taken with the camera turned, in a format that holds EXIF
+    content = photo(800, 400, orientation=orientation, image_format=image_format)
+    result, outputs = _run(tmp_path, content, [THUMB])
+    # Then the image reports its upright size, and the orientation its file records
+    upright = (800, 400) if orientation < 5 else (400, 800)
+    assert (result.width, result.height) == upright
+    assert (result.metadata["width"], result.metadata["height"]) == upright
+    assert result.metadata["orientation"] == orientation
+    # And its thumbnail was turned once (Pillow's TIFF loader turns the pixels itself)
+    thumb = outputs["thumb"]
+    assert thumb.size == ((256, 128) if orientation < 5 else (128, 256))
+    _assert_block_where_the_camera_saw_it(thumb, orientation)
+
+
+def _assert_block_where_the_camera_saw_it(thumb: Image.Image, orientation: int) -> None:
+    """:func:`photo`'s red block, stored top-left, as the EXIF 2.3 orientation table puts it."""
     w, h = thumb.size
     corner = {"TL": (5, 5), "TR": (w - 6, 5), "BR": (w - 6, h - 6), "BL": (5, h - 6)}
     where = {1: "TL", 2: "TR", 3: "BR", 4: "BL", 5: "TL", 6: "TR", 7: "BR", 8: "BL"}
     red, green, _ = _rgb(thumb, corner[where[orientation]])
-    assert red > 200 and green < 60
-    # and nowhere else
+    assert red > 200 and green < 60, f"no block at {where[orientation]}"
     for name, xy in corner.items():
         if name != where[orientation]:
-            assert _rgb(thumb, xy)[0] < 200 or _rgb(thumb, xy)[1] > 60
+            assert _rgb(thumb, xy)[0] < 200 or _rgb(thumb, xy)[1] > 60, f"a block at {name}"
 
 
 @pytest.mark.parametrize("orientation", [1, 6])
@@ -150,6 +188,21 @@ def test_gps_coordinates_are_kept_when_the_setting_allows(tmp_path: Path) -> Non
     limits = Limits(expose_gps_coordinates=True)
     result, _ = _run(tmp_path, camera_photo(latitude=52.5, longitude=-13.25), [THUMB], limits)
     assert (result.metadata["latitude"], result.metadata["longitude"]) == (52.5, -13.25)
+
+
+def test_gps_coordinates_a_camera_could_not_fix_are_null(tmp_path: Path) -> None:
+    # Given a photo whose GPS fields are there but 0/0, as cameras without a fix write them
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+    unknown = (IFDRational(0, 0), IFDRational(0, 0), IFDRational(0, 0))
+    gps[1], gps[2], gps[3], gps[4] = "N", unknown, "E", unknown
+    content = encode(Image.new("RGB", (400, 300), (200, 30, 30)), "JPEG", exif=exif.tobytes())
+    # When it is processed with coordinates exposed
+    result, _ = _run(tmp_path, content, [THUMB], Limits(expose_gps_coordinates=True))
+    # Then it has GPS but no position, and its metadata is valid JSON (no NaN) for the row
+    assert result.metadata["hasGps"] is True
+    assert (result.metadata["latitude"], result.metadata["longitude"]) == (None, None)
+    json.dumps(result.metadata, allow_nan=False)
 
 
 def test_cover_crops_to_exactly_the_box_around_the_centre(tmp_path: Path) -> None:
@@ -260,6 +313,30 @@ def test_webp_renditions_of_an_animation_keep_its_frames_up_to_the_cap(
     assert {r.name for r in result.renditions} == {"thumb", "small", "large"}
 
 
+def _two_page_tiff() -> bytes:
+    """A scan of two pages: red, then blue."""
+    pages = [Image.new("RGB", (200, 100), colour) for colour in ("red", "blue")]
+    return encode(pages[0], "TIFF", save_all=True, append_images=pages[1:])
+
+
+@pytest.mark.parametrize(
+    "content", [multi_picture_jpeg, _two_page_tiff], ids=["photo-with-depth-map", "tiff-pages"]
+)
+def test_more_pictures_in_a_file_are_not_an_animation(
+    tmp_path: Path, content: Callable[[], bytes]
+) -> None:
+    # Given a file holding more than one picture that is no animation, and a worker that
+    # keeps animations
+    limits = Limits(max_animation_frames=10)
+    result, outputs = _run(tmp_path, content(), limits=limits)
+    # Then every rendition is a still of the first picture
+    assert {r.name for r in result.renditions} == {"thumb", "small", "large"}
+    for name, image in outputs.items():
+        assert getattr(image, "n_frames", 1) == 1, name
+        red, green, blue = _rgb(image, (3, 3))
+        assert red > 200 and green < 60 and blue < 60, name
+
+
 def test_an_animation_is_cut_short_at_the_pixel_limit(tmp_path: Path) -> None:
     # Given a cap of 10 frames, but room for only two 200x100 frames in MAX_IMAGE_PIXELS
     limits = Limits(max_animation_frames=10, max_pixels=2 * 200 * 100)
@@ -316,6 +393,57 @@ def test_unreadable_input_is_a_permanent_error_and_leaves_nothing(
 ) -> None:
     with pytest.raises(PermanentImageError, match=re.escape(message)):
         _run(tmp_path, content)
+    assert _written(tmp_path) == []
+
+
+def test_a_missing_original_fails_for_good(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path)
+    with pytest.raises(PermanentImageError, match=r"^original file is missing: originals/gone"):
+        process_image(storage, "originals/gone.jpg", [Target(THUMB, "thumbnails/t.jpg")])
+
+
+def test_an_original_the_storage_cannot_read_now_is_retried(tmp_path: Path) -> None:
+    # Given storage that cannot read originals at all (a file where their folder should be,
+    # as a broken mount looks), not an original that is gone
+    (tmp_path / "originals").write_bytes(b"")
+    # When a job reads one
+    with pytest.raises(StorageError) as failure:
+        process_image(LocalStorage(tmp_path), ORIGINAL_KEY, [Target(THUMB, "thumbnails/t.jpg")])
+    # Then the job is retried, not failed for good as "missing"
+    assert not isinstance(failure.value, PermanentImageError)
+    assert is_transient(failure.value)
+
+
+class _DiskFailingMidRead(LocalStorage):
+    """Originals whose second half cannot be read: the error a failing disk or a dropped
+    network mount gives (EIO), not the bad data of a truncated upload."""
+
+    def open_read(self, key: str) -> BinaryIO:
+        with super().open_read(key) as source:
+            return _FailsAfter(source.read())
+
+
+class _FailsAfter(io.BytesIO):
+    """Reads stop short at the middle; reading on from there fails."""
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        readable = len(self.getbuffer()) // 2 - self.tell()
+        if readable <= 0:
+            raise OSError(errno.EIO, "Input/output error")
+        return super().read(readable if size is None or size < 0 else min(size, readable))
+
+
+def test_an_original_the_disk_fails_to_read_mid_decode_is_retried(tmp_path: Path) -> None:
+    # Given an intact photo on a disk that fails halfway through reading it
+    (tmp_path / "originals").mkdir()
+    (tmp_path / ORIGINAL_KEY).write_bytes(photo(1200, 800))
+    storage = _DiskFailingMidRead(tmp_path)
+    # When it is decoded
+    with pytest.raises(OSError) as failure:
+        process_image(storage, ORIGINAL_KEY, [Target(THUMB, "thumbnails/t.jpg")])
+    # Then the job is retried, not failed for good as undecodable
+    assert not isinstance(failure.value, PermanentImageError)
+    assert failure.value.errno == errno.EIO and is_transient(failure.value)
     assert _written(tmp_path) == []
 
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from PIL import Image
+from PIL.TiffImagePlugin import IFDRational
 
 from tests.client import Api
 from tests.images import (
@@ -195,6 +197,29 @@ def test_a_worker_allowed_animation_makes_animated_webp_renditions(
         "small": 2,
         "large": 2,
     }
+
+
+def test_a_photo_with_unreadable_gps_completes_when_coordinates_are_exposed(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a worker that exposes GPS coordinates
+    settings = {"EXPOSE_GPS_COORDINATES": "true"}
+    with _own_server(service_env, tmp_path, settings) as (running, api):
+        running.start_worker()
+        # When a photo whose GPS fields are 0/0 (a camera without a fix) is uploaded
+        image = _processed(api, api.upload("nofix.jpg", _photo_with_unreadable_gps())["id"])
+    # Then it completes, with GPS present but no position
+    assert image["status"] == "COMPLETED", image["error"]
+    metadata = image["metadata"]
+    assert (metadata["hasGps"], metadata["latitude"], metadata["longitude"]) == (True, None, None)
+
+
+def _photo_with_unreadable_gps() -> bytes:
+    exif = Image.Exif()
+    gps = exif.get_ifd(0x8825)
+    unknown = (IFDRational(0, 0), IFDRational(0, 0), IFDRational(0, 0))
+    gps[1], gps[2], gps[3], gps[4] = "N", unknown, "E", unknown
+    return encode(Image.new("RGB", (400, 300), (200, 30, 30)), "JPEG", exif=exif.tobytes())
 
 
 def test_unknown_rendition_is_a_json_404(api: Api) -> None:

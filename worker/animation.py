@@ -20,9 +20,19 @@ from worker.colour import for_format
 _DEFAULT_FRAME_MS = 100
 
 
+# Other formats hold more pictures too (a phone JPEG's depth map, a TIFF's pages), but
+# as parts of one photo or a document, not frames to play.
+_ANIMATED_FORMATS = frozenset({"GIF", "WEBP"})
+
+
 def keeps_animation(image: Image.Image, output: OutputFormat, max_frames: int) -> bool:
     """Whether a rendition in ``output`` of ``image`` is written as an animation."""
-    return max_frames > 1 and output is OutputFormat.WEBP and getattr(image, "n_frames", 1) > 1
+    return (
+        max_frames > 1
+        and output is OutputFormat.WEBP
+        and image.format in _ANIMATED_FORMATS
+        and bool(getattr(image, "is_animated", False))
+    )
 
 
 def write_animated_webp(

@@ -61,8 +61,9 @@ def _through_profile(image: Image.Image, icc_profile: bytes) -> Image.Image | No
             outputMode="RGB",
         )
     except (ImageCms.PyCMSError, OSError, ValueError) as exc:
-        # A broken or mismatched profile is common in the wild; the pixels are still usable.
-        log.info("ignoring unusable ICC profile: %s", exc)
+        # A broken or mismatched profile is common in the wild; the pixels are still usable,
+        # but their colours may be off, which is worth an operator's look.
+        log.warning("ignoring unusable ICC profile: %s", exc)
         return None
     assert result is not None
     return result

@@ -8,6 +8,7 @@ import logging
 import os
 from collections.abc import Callable
 from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
 
@@ -16,7 +17,9 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from infra.broker.messages import DecodeError, ImageJob
 from infra.db import images
+from infra.db.availability import DATABASE_UNAVAILABLE
 from infra.db.images import ImageRecord, ImageStatus
+from infra.health import OK
 from infra.metrics import JOBS_FAILED, JOBS_PROCESSED, JOBS_RETRIED, PROCESSING_SECONDS
 from infra.renditions import (
     THUMB,
@@ -29,15 +32,17 @@ from infra.storage import Storage
 from worker.errors import PermanentImageError, TimeLimitExceeded
 from worker.processing import Limits, ProcessResult, Target, pool_ready, process_image
 from worker.progress import ProgressReporter
-from worker.requeue import JobRequeuer, attempts_made
-from worker.retries import RetryPolicy, is_transient, transient_reason
+from worker.requeue import JobRequeuer, attempts_made, database_waits
+from worker.retries import (
+    RetryPolicy,
+    database_unavailable,
+    is_transient,
+    transient_reason,
+)
 
 log = logging.getLogger(__name__)
 
 _HAND_BACK_DELAY_S = 1.0
-# Recording a retry or a give-up in the row is best effort while the database is away;
-# the message (with its attempt header) carries the state until it is back.
-_DATABASE_DOWN = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError, OSError)
 
 # Past the time limit the pool process interrupts the job itself (SIGALRM); this much
 # longer we wait before deciding it is stuck in C code and replacing the pool.
@@ -208,10 +213,9 @@ class JobConsumer:
                 stale_after_s=self._stale_after_s,
             )
         except Exception as exc:
-            if not is_transient(exc):
+            if not database_unavailable(exc):
                 return await self._crashed(message, job, exc)
-            # The database is away: the attempt count lives in the message until it is back.
-            return await self._retry(message, job, exc, attempts_made(message) + 1)
+            return await self._wait_for_database(message, job, exc)
         if record is None:
             current = await images.get(self._pool, job.image_id)
             if current is not None and current.status is ImageStatus.PROCESSING:
@@ -237,6 +241,29 @@ class JobConsumer:
             if not is_transient(exc):
                 return await self._crashed(message, job, exc)
             return await self._retry(message, job, exc, attempts)
+
+    async def _wait_for_database(
+        self, message: AbstractIncomingMessage, job: ImageJob, exc: BaseException
+    ) -> JobOutcome:
+        """The image could not be claimed: try again later, however long the database is away.
+
+        No attempt started, so none is counted. Counted, a long outage would use up the
+        job's attempts and dead-letter it, while its row, out of reach and so never marked
+        failed, stayed pending with no job left to finish it.
+        """
+        waits = database_waits(message) + 1
+        wait_attempt = self._retry_policy.wait_attempt(waits)
+        delay_s = self._retry_policy.backoff_s(wait_attempt)
+        JOBS_RETRIED.labels(transient_reason(exc)).inc()
+        log.warning(
+            "database unavailable: job will be retried without using an attempt",
+            extra={"image_id": job.image_id, "waits": waits, "delay_s": round(delay_s, 2)},
+        )
+        await self._requeuer.wait_for_database(
+            message, waits=waits, wait_attempt=wait_attempt, delay_s=delay_s
+        )
+        await message.ack()
+        return JobOutcome(job.image_id, "retrying", f"{type(exc).__name__}: {exc}")
 
     async def _crashed(
         self, message: AbstractIncomingMessage, job: ImageJob, exc: BaseException
@@ -309,7 +336,9 @@ class JobConsumer:
             "job will be retried",
             extra={"image_id": job.image_id, "attempt": attempts, "delay_s": round(delay_s, 2)},
         )
-        with contextlib.suppress(*_DATABASE_DOWN):
+        # Recording a retry or a give-up in the row is best effort while the database is
+        # away; the message (with its attempt header) carries the state until it is back.
+        with contextlib.suppress(*DATABASE_UNAVAILABLE):
             await images.mark_retrying(
                 self._pool, job.image_id, error=f"attempt {attempts} failed: {error}"
             )
@@ -349,24 +378,44 @@ class JobConsumer:
             self._limits,
             self._progress.stage_callback(image_id),
         )
-        future = loop.run_in_executor(self._executor, render)
+        if _is_broken(self._executor):
+            # A pool process died while no job was running in it: this job need not pay
+            # an attempt for that.
+            self._replace_executor("a pool process died")
+        executor = self._executor
         try:
+            future = loop.run_in_executor(executor, render)
             return await asyncio.wait_for(
                 future, timeout=self._limits.time_limit_s + HARD_DEADLINE_GRACE_S
             )
+        except BrokenProcessPool:
+            # A pool process died (OOM kill, segfault, SIGKILL), and ProcessPoolExecutor
+            # never recovers from that: every later submit would fail at once. The first
+            # job to notice replaces the pool; the ones that shared it are retried, as
+            # this one is (transient), in the new pool.
+            if executor is self._executor:
+                self._replace_executor("a pool process died")
+            raise
         except TimeoutError:
             # The pool process ignored SIGALRM (stuck inside C code): only killing it frees
             # the slot. Jobs sharing the pool fail with BrokenProcessPool, which is
             # transient: they are retried, not blamed.
-            log.error("job over the hard deadline: replacing the process pool")
-            self._replace_executor()
+            if executor is self._executor:
+                self._replace_executor("job over the hard deadline")
             raise TimeLimitExceeded(self._limits.time_limit_s) from None
 
-    def _replace_executor(self) -> None:
-        stuck, self._executor = self._executor, self._make_executor()
-        for process in list(getattr(stuck, "_processes", {}).values()):
+    def pool_state(self) -> str:
+        """For ``/readyz``: ``"ok"``, or why no job can render until the pool is replaced."""
+        if _is_broken(self._executor):
+            return "down: a pool process died; the pool is replaced before the next job"
+        return OK
+
+    def _replace_executor(self, why: str) -> None:
+        log.error("%s: replacing the process pool", why)
+        old, self._executor = self._executor, self._make_executor()
+        for process in list((getattr(old, "_processes", None) or {}).values()):
             process.kill()
-        stuck.shutdown(wait=False, cancel_futures=True)
+        old.shutdown(wait=False, cancel_futures=True)
 
     async def _fail(
         self,
@@ -378,8 +427,14 @@ class JobConsumer:
         database_may_be_down: bool = False,
     ) -> JobOutcome:
         # Final: a retry would fail the same way, so record it and ack.
-        with contextlib.suppress(*(_DATABASE_DOWN if database_may_be_down else ())):
+        with contextlib.suppress(*(DATABASE_UNAVAILABLE if database_may_be_down else ())):
             await images.mark_failed(self._pool, image_id, error=error)
         self._progress.failed(image_id, error)
         await message.ack()
         return JobOutcome(image_id, "failed", error, reason=reason)
+
+
+def _is_broken(executor: Executor) -> bool:
+    # ProcessPoolExecutor says so only through this attribute (set by its manager thread
+    # the moment a process dies) or by failing the next submit.
+    return bool(getattr(executor, "_broken", False))

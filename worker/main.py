@@ -60,7 +60,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
             max_workers=concurrency,
             mp_context=mp_context,
             initializer=init_pool_process,
-            initargs=(progress.pool_queue, os.getpid()),
+            initargs=(progress.pool_queue, os.getpid(), settings.log_level, settings.log_format),
         ),
         renditions=RenditionPolicy(
             thumb=thumb_spec(settings.thumbnail_max_px, settings.thumbnail_quality),
@@ -86,7 +86,9 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     )
     metrics_server: MetricsServer | None = None
     try:
-        metrics_server = await start_metrics_server(settings, pool=pool, connection=connection)
+        metrics_server = await start_metrics_server(
+            settings, pool=pool, connection=connection, processes=consumer.pool_state
+        )
         channel = await connection.channel()
         # One unacked job per pool process plus one waiting for the first to free up; more
         # would only wait inside this process while another worker could have taken them.

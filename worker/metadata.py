@@ -6,6 +6,7 @@ coordinates are kept only when ``EXPOSE_GPS_COORDINATES`` allows it.
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from typing import Any
 
@@ -79,4 +80,8 @@ def _coordinate(dms: object, ref: object, negative_ref: str) -> float | None:
     except (TypeError, ValueError, ZeroDivisionError):
         return None
     value = degrees + minutes / 60 + seconds / 3600
+    if not math.isfinite(value):
+        # A camera without a fix writes 0/0, which reads as NaN: JSON (and so the row's
+        # jsonb) has no such number, and it is no position anyway.
+        return None
     return round(-value if _text(ref) == negative_ref else value, 6)

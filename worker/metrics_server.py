@@ -18,7 +18,7 @@ import asyncpg
 from aio_pika.abc import AbstractConnection
 
 from infra import metrics
-from infra.health import check_broker, check_database, report
+from infra.health import OK, check_broker, check_database, report
 from infra.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -99,14 +99,27 @@ def _request_line(head: bytes) -> tuple[str, str]:
 
 
 async def start_metrics_server(
-    settings: Settings, *, pool: asyncpg.Pool, connection: AbstractConnection
+    settings: Settings,
+    *,
+    pool: asyncpg.Pool,
+    connection: AbstractConnection,
+    processes: Callable[[], str] = lambda: OK,
 ) -> MetricsServer | None:
-    """The worker's listener, ready when its pool and broker connection are; None if port 0."""
+    """The worker's listener; None if port 0.
+
+    Ready when its database pool and broker connection are, and its process pool
+    (``processes``, "ok" or "down: <why>") can take a job.
+    """
     if settings.worker_metrics_port == 0:
         return None
 
     async def readiness() -> tuple[int, dict[str, str]]:
-        return report({"database": await check_database(pool), "broker": check_broker(connection)})
+        checks = {"database": await check_database(pool), "broker": check_broker(connection)}
+        processes_state = processes()
+        if processes_state != OK:
+            # Named only when down, so the healthy answer keeps the shape monitors compare.
+            checks["processes"] = processes_state
+        return report(checks)
 
     server = MetricsServer(
         host=settings.worker_metrics_host, port=settings.worker_metrics_port, readiness=readiness

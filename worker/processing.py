@@ -121,15 +121,25 @@ def process_image(
     """Decode ``original_key`` once and write every target; raise ``PermanentImageError``."""
     if not targets:
         raise ValueError("process_image needs at least one target")
-    with time_limit(limits.time_limit_s):
-        try:
-            source = storage.open_read(original_key)
-        except InvalidKey as exc:
-            raise PermanentImageError(str(exc)) from exc
-        except StorageError as exc:
-            raise PermanentImageError(f"original file is missing: {original_key}") from exc
-        with source:
-            return _process(storage, source, targets, limits, on_stage or _ignore)
+    with time_limit(limits.time_limit_s), _open_original(storage, original_key) as source:
+        return _process(storage, source, targets, limits, on_stage or _ignore)
+
+
+def _open_original(storage: Storage, key: str) -> BinaryIO:
+    """Only an original that is not there (or a key that cannot be one) fails the job for good.
+
+    Any other error (permissions, a full, failing or unmounted disk) may pass, so it
+    propagates as itself and the job is retried.
+    """
+    try:
+        return storage.open_read(key)
+    except InvalidKey as exc:
+        raise PermanentImageError(str(exc)) from exc
+    except (StorageError, FileNotFoundError) as exc:
+        # A backend wraps the OSError that says why in its StorageError (raise ... from).
+        if isinstance(exc, FileNotFoundError) or isinstance(exc.__cause__, FileNotFoundError):
+            raise PermanentImageError(f"original file is missing: {key}") from exc
+        raise
 
 
 def _process(
@@ -143,12 +153,11 @@ def _process(
     image = _open_checked(source, limits.max_pixels)
     with _decode_errors(limits.max_pixels):
         # Reading EXIF can decode a PNG whole (its eXIf chunk may follow the pixels), so
-        # it runs under the same error handling as the decode itself.
-        orientation = read_orientation(image)
+        # it runs under the same error handling as the decode itself. Before the decode:
+        # a loader that orients the pixels itself drops the orientation tag as it does.
         metadata = extract_metadata(image, include_gps=limits.expose_gps_coordinates)
-        upright = image.size if orientation < 5 else (image.height, image.width)
+        upright, orientation = _decode(image, [t.spec for t in targets])
         plans = sorted((plan(t.spec, *upright) for t in targets), key=lambda p: -p.scale)
-        _decode(image, plans, upright, orientation)
     on_stage("decoded", 1 / steps)
     icc_profile = image.info.get("icc_profile")
     metadata["width"], metadata["height"] = upright
@@ -233,22 +242,41 @@ def _decode_errors(max_pixels: int) -> Iterator[None]:
                 f"image exceeds the pixel limit of {max_pixels} pixels"
             ) from exc
         except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+            if isinstance(exc, OSError) and exc.errno is not None:
+                # The disk, not the data (EIO, a stale network mount): retried. Pillow's own
+                # OSErrors for truncated or corrupt data carry no errno.
+                raise
             # Pillow reports truncated or corrupt data with these.
             raise PermanentImageError(f"cannot decode image: {exc}") from exc
 
 
-def _decode(
-    image: Image.Image, plans: list[Plan], upright: tuple[int, int], orientation: int
-) -> None:
-    """Decode the first frame, at the smallest JPEG scale that serves the largest plan."""
-    needed = draft_size(plans, *upright)
-    if orientation >= 5:
+def _decode(image: Image.Image, specs: list[RenditionSpec]) -> tuple[tuple[int, int], int]:
+    """Decode the first frame, at the smallest JPEG scale that serves every rendition.
+
+    Returns the original's upright size and the EXIF orientation still to apply. Some
+    loaders turn the pixels themselves and drop the tag (Pillow's TIFF loader, which
+    reports the turned size from the header on; pillow-heif's), others leave it to us
+    (JPEG, PNG, WebP, AVIF). What the EXIF says after the load is what is left to do, so
+    each image is turned exactly once, whichever loaders a Pillow version has turn them.
+    """
+    stored = image.size
+    recorded = read_orientation(image)
+    # Before the load, take the header's size as stored and the tag as still to apply:
+    # true of JPEG, the only format draft() acts on.
+    assumed = stored if recorded < 5 else (stored[1], stored[0])
+    needed = draft_size([plan(spec, *assumed) for spec in specs], *assumed)
+    if recorded >= 5:
         needed = (needed[1], needed[0])
     # draft() lets libjpeg decode at 1/2, 1/4 or 1/8 scale, never below ``needed``: far
     # less work and memory for big photos. It is a no-op for other formats.
     image.draft(None, needed)
     # An animated GIF or WebP opens on its first frame; that frame is the still.
     image.load()
+    orientation = read_orientation(image)
+    if recorded != 1 and orientation == 1:
+        # The loader turned the pixels; not a JPEG, so not drafted: its size is upright.
+        return image.size, 1
+    return (stored if orientation < 5 else (stored[1], stored[0])), orientation
 
 
 def _prepare(

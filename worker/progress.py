@@ -21,6 +21,7 @@ from typing import Any
 
 from infra.broker.events import EventPublisher
 from infra.broker.messages import ImageEvent
+from infra.logs import LogFormat, configure_logging
 from worker.processing import StageCallback
 
 log = logging.getLogger(__name__)
@@ -32,14 +33,23 @@ _STOP = (0, "", 0.0)
 _ORPHAN_CHECK_INTERVAL_S = 0.5
 
 
-def init_pool_process(queue: Queue[tuple[int, str, float]], worker_pid: int) -> None:
-    """ProcessPoolExecutor initializer: where to send stage reports, and when to give up.
+def init_pool_process(
+    queue: Queue[tuple[int, str, float]],
+    worker_pid: int,
+    log_level: str,
+    log_format: LogFormat,
+) -> None:
+    """ProcessPoolExecutor initializer: where to send stage reports and log lines, and
+    when to give up.
 
-    A worker killed with SIGKILL cannot stop its pool; without the watchdog its pool
-    processes would live on as orphans.
+    A spawned process starts with logging unconfigured, which would drop what Pillow work
+    logs; configured as the worker is, its lines join the worker's output. A worker killed
+    with SIGKILL cannot stop its pool; without the watchdog its pool processes would live
+    on as orphans.
     """
     global _child_queue
     _child_queue = queue
+    configure_logging(level=log_level, log_format=log_format)
     threading.Thread(target=_exit_when_orphaned, args=(worker_pid,), daemon=True).start()
 
 

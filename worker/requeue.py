@@ -14,7 +14,7 @@ from infra.broker.topology import (
     persistent_json,
     retry_queue_name,
 )
-from worker.retries import ATTEMPT_HEADER
+from worker.retries import ATTEMPT_HEADER, DATABASE_WAITS_HEADER
 
 DEAD_LETTER_REASON_HEADER = "x-imagequeue-dead-letter-reason"
 DEAD_LETTERED_AT_HEADER = "x-imagequeue-dead-lettered-at"
@@ -33,14 +33,31 @@ class JobRequeuer:
     async def retry_later(
         self, message: AbstractIncomingMessage, *, attempts: int, delay_s: float
     ) -> None:
-        queue = retry_queue_name(attempts)
-        if queue not in self._declared:
-            await declare_retry_queue(self._channel, attempts)
-            self._declared.add(queue)
+        """Back on the job queue after ``delay_s``, with ``attempts`` made so far."""
         headers = {**_headers(message), ATTEMPT_HEADER: attempts}
+        # This delivery reached the database: a later outage is waited for from the start.
+        headers.pop(DATABASE_WAITS_HEADER, None)
+        await self._publish_delayed(message.body, headers, attempts, delay_s)
+
+    async def wait_for_database(
+        self, message: AbstractIncomingMessage, *, waits: int, wait_attempt: int, delay_s: float
+    ) -> None:
+        """Back on the job queue after ``delay_s``, its attempts unchanged.
+
+        ``delay_s`` must be attempt ``wait_attempt``'s backoff: it waits in that queue.
+        """
+        headers = {**_headers(message), DATABASE_WAITS_HEADER: waits}
+        await self._publish_delayed(message.body, headers, wait_attempt, delay_s)
+
+    async def _publish_delayed(
+        self, body: bytes, headers: dict[str, Any], attempt: int, delay_s: float
+    ) -> None:
+        queue = retry_queue_name(attempt)
+        if queue not in self._declared:
+            await declare_retry_queue(self._channel, attempt)
+            self._declared.add(queue)
         await self._channel.default_exchange.publish(
-            persistent_json(message.body, headers=headers, expiration_s=delay_s),
-            routing_key=queue,
+            persistent_json(body, headers=headers, expiration_s=delay_s), routing_key=queue
         )
 
     async def dead_letter(
@@ -65,5 +82,13 @@ def _headers(message: AbstractIncomingMessage) -> dict[str, Any]:
 
 
 def attempts_made(message: AbstractIncomingMessage) -> int:
-    value = (message.headers or {}).get(ATTEMPT_HEADER, 0)
+    return _count(message, ATTEMPT_HEADER)
+
+
+def database_waits(message: AbstractIncomingMessage) -> int:
+    return _count(message, DATABASE_WAITS_HEADER)
+
+
+def _count(message: AbstractIncomingMessage, header: str) -> int:
+    value = (message.headers or {}).get(header, 0)
     return value if isinstance(value, int) else 0

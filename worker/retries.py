@@ -2,35 +2,35 @@
 
 from __future__ import annotations
 
+import math
 import random
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 
 import asyncpg
 
+from infra.db.availability import DATABASE_UNAVAILABLE
 from infra.storage import InvalidKey, StorageError
 
 ATTEMPT_HEADER = "x-imagequeue-attempt"
 """On a job message: attempts already made, so the count survives a database outage."""
 
+DATABASE_WAITS_HEADER = "x-imagequeue-database-waits"
+"""On a job message: times in a row it could not be claimed because the database was away."""
+
+
 # A closed or unreachable database, a full or unmounted disk, a pool process that died:
 # the same job may well succeed a moment later. Everything else (PermanentImageError and
 # plain bugs) is decided at once.
-_TRANSIENT = (
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.exceptions.CannotConnectNowError,
-    asyncpg.exceptions.TooManyConnectionsError,
-    ConnectionError,
-    TimeoutError,
-    OSError,
-    StorageError,
-    BrokenProcessPool,
-)
+_TRANSIENT = (*DATABASE_UNAVAILABLE, OSError, StorageError, BrokenProcessPool)
 
 
 def is_transient(exc: BaseException) -> bool:
     return isinstance(exc, _TRANSIENT) and not isinstance(exc, InvalidKey)
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    return isinstance(exc, DATABASE_UNAVAILABLE)
 
 
 def transient_reason(exc: BaseException) -> str:
@@ -62,3 +62,13 @@ class RetryPolicy:
 
     def exhausted(self, attempts: int) -> bool:
         return attempts >= self.max_attempts
+
+    def wait_attempt(self, waits: int) -> int:
+        """The attempt number whose backoff (and retry queue) the ``waits``-th wait for the
+        database shares: ``waits`` itself, up to the first attempt whose backoff is capped.
+
+        Waits grow as retries do, without a retry queue per wait: past the cap every wait
+        has the same delay, and so can share that attempt's queue.
+        """
+        capped = math.ceil(math.log2(self.max_delay_s / self.base_delay_s)) + 1
+        return max(1, min(waits, capped))

@@ -235,7 +235,7 @@ async def mark_completed(db: Executor, image_id: int, processed: Processed) -> b
         processed.width,
         processed.height,
         processed.format,
-        json.dumps(processed.metadata),
+        json.dumps(processed.metadata, allow_nan=False),
         processed.placeholder,
         processed.dominant_color,
         json.dumps(processed.renditions),

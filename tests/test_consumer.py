@@ -1,0 +1,190 @@
+"""The worker's consumer: how jobs survive what goes wrong around the rendering itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from PIL import Image
+
+from infra.broker.topology import DEAD_LETTER_QUEUE
+from tests import broker
+from tests.images import encode, photo
+from tests.processes import OwnServer, Process, own_server
+from tests.scraping import wait_for
+from tests.services import PG_PORT, free_port
+from tests.tcp_proxy import TcpProxy
+from worker.retries import RetryPolicy, database_unavailable, is_transient
+
+# Quick retries, so a test that pays an attempt does not wait out a production backoff.
+_FAST_RETRIES = {"RETRY_BASE_DELAY_S": "0.2", "RETRY_MAX_DELAY_S": "2"}
+
+
+@pytest.fixture
+def own(service_env: dict[str, str], tmp_path: Path) -> Iterator[OwnServer]:
+    """A server on a database, vhost and storage of its own; tests start their worker."""
+    with own_server(service_env, tmp_path, _FAST_RETRIES) as server:
+        yield server
+
+
+def test_a_pool_process_killed_while_idle_is_replaced_and_every_image_completes(
+    own: OwnServer,
+) -> None:
+    # Given a worker with two pool processes, one of them killed as the OOM killer would
+    metrics_port = free_port()
+    worker = own.launcher.start_worker(
+        {"WORKER_CONCURRENCY": "2", "WORKER_METRICS_PORT": str(metrics_port)}
+    )
+    readyz = f"http://127.0.0.1:{metrics_port}/readyz"
+    assert httpx.get(readyz).status_code == 200
+    os.kill(worker.pool_processes()[0], signal.SIGKILL)
+
+    # Then the worker's /readyz says its pool cannot take a job
+    wait_for(lambda: httpx.get(readyz).status_code == 503, "/readyz 503")
+    down = httpx.get(readyz).json()
+    assert down["processes"].startswith("down: a pool process died")
+    assert down["database"] == "ok" and down["broker"] == "ok"
+
+    # When images are uploaded
+    ids = [own.api.upload(f"after-kill-{i}.jpg", photo(640, 480))["id"] for i in range(6)]
+
+    # Then every one completes, and the worker is ready again
+    images = [own.api.wait_final(image_id) for image_id in ids]
+    assert [image["status"] for image in images] == ["COMPLETED"] * 6, images
+    assert httpx.get(readyz).json() == {"status": "ok", "database": "ok", "broker": "ok"}
+
+
+def test_a_pool_process_killed_mid_job_costs_that_job_one_attempt(own: OwnServer) -> None:
+    # Given a worker whose only pool process is rendering an image (paused, so it stays busy)
+    worker = own.launcher.start_worker({"WORKER_CONCURRENCY": "1"})
+    [pool_process] = worker.pool_processes()
+    os.kill(pool_process, signal.SIGSTOP)
+    busy = own.api.upload("busy.jpg", photo(640, 480))["id"]
+    wait_for(lambda: _status(own, busy) == "PROCESSING", "the image processing")
+
+    # When that process is killed mid-job
+    os.kill(pool_process, signal.SIGKILL)
+
+    # Then the job is retried in a new pool and completes, and so do the images after it
+    later = [own.api.upload(f"later-{i}.jpg", photo(640, 480))["id"] for i in range(3)]
+    first = own.api.wait_final(busy)
+    assert (first["status"], first["attempts"]) == ("COMPLETED", 2), first
+    assert [own.api.wait_final(image_id)["status"] for image_id in later] == ["COMPLETED"] * 3
+    assert "a pool process died: replacing the process pool" in worker.log()
+
+
+# What PostgreSQL says while it is away or coming back, each with its SQLSTATE.
+_DATABASE_AWAY = [
+    asyncpg.exceptions.AdminShutdownError("terminating connection due to administrator command"),
+    asyncpg.exceptions.CrashShutdownError("terminating connection because of crash"),
+    asyncpg.exceptions.CannotConnectNowError("the database system is starting up"),
+    asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"),
+    asyncpg.exceptions.ConnectionDoesNotExistError("connection was closed in the middle"),
+    asyncpg.InterfaceError("connection is closed"),
+    ConnectionRefusedError(111, "Connection refused"),
+]
+
+
+@pytest.mark.parametrize("exc", _DATABASE_AWAY, ids=lambda exc: type(exc).__name__)
+def test_a_database_that_is_away_is_waited_for_not_blamed(exc: BaseException) -> None:
+    # A job that fails with it is retried, and recording that is skipped until it is back.
+    assert is_transient(exc)
+    assert database_unavailable(exc)
+
+
+@pytest.mark.parametrize(
+    "exc",
+    [
+        asyncpg.exceptions.UndefinedColumnError('column "nope" does not exist'),
+        asyncpg.exceptions.InvalidTextRepresentationError("invalid input syntax for type json"),
+        ValueError("a bug"),
+    ],
+    ids=lambda exc: type(exc).__name__,
+)
+def test_a_database_that_refuses_a_statement_is_not_away(exc: BaseException) -> None:
+    # A bug or bad data fails the same way every time: no retry, and it is recorded.
+    assert not is_transient(exc)
+    assert not database_unavailable(exc)
+
+
+def test_what_a_pool_process_logs_reaches_the_workers_log(own: OwnServer) -> None:
+    # Given a worker logging JSON
+    worker = own.launcher.start_worker({"LOG_FORMAT": "json"})
+    # When it renders a PNG whose embedded colour profile is garbage
+    broken_profile = encode(Image.new("RGB", (300, 200), "red"), "PNG", icc_profile=b"junk")
+    image = own.api.wait_final(own.api.upload("odd-profile.png", broken_profile)["id"])
+    # Then the image still completes, and the pool process's warning is in the worker's log,
+    # as JSON like every other line
+    assert image["status"] == "COMPLETED", image["error"]
+    [warning] = [line for line in _json_lines(worker) if line["logger"] == "worker.colour"]
+    assert warning["level"] == "warning"
+    assert warning["msg"].startswith("ignoring unusable ICC profile")
+
+
+def test_a_worker_cut_off_from_the_database_waits_for_it_without_using_attempts(
+    own: OwnServer,
+) -> None:
+    # Given a worker allowed two attempts per job, whose only way to PostgreSQL is a proxy
+    # (an outage of its own: the shared PostgreSQL keeps serving every other test)
+    proxy = TcpProxy("127.0.0.1", PG_PORT)
+    proxy.restore()
+    try:
+        database_url = own.env["DATABASE_URL"]
+        proxied_url = database_url.replace(f"127.0.0.1:{PG_PORT}", f"127.0.0.1:{proxy.port}")
+        assert proxied_url != database_url
+        worker = own.launcher.start_worker({"DATABASE_URL": proxied_url, "MAX_ATTEMPTS": "2"})
+
+        # When the database is out of its reach while images arrive
+        proxy.cut()
+        ids = [int(own.api.upload(f"outage-{i}.jpg", photo(320, 240))["id"]) for i in range(3)]
+
+        def handled(image_id: int) -> list[str]:
+            """The outcome of each delivery of ``image_id``'s job, from the worker's log."""
+            return [
+                line["outcome"]
+                for line in _json_lines(worker)
+                if line.get("image_id") == image_id and "outcome" in line
+            ]
+
+        # ... for longer than two attempts would last (or until the job is given up)
+        wait_for(
+            lambda: all(len(handled(i)) > 2 or "failed" in handled(i) for i in ids),
+            lambda: f"each job handled 3 times: { {i: handled(i) for i in ids} }",
+        )
+        proxy.restore()
+
+        # Then no job was given up, and once the database is back every image completes
+        # on its first attempt
+        assert broker.queue_depth(own.env["AMQP_URL"], DEAD_LETTER_QUEUE) == 0
+        images = [own.api.wait_final(str(image_id)) for image_id in ids]
+        assert [(image["status"], image["attempts"]) for image in images] == [("COMPLETED", 1)] * 3
+    finally:
+        proxy.cut()
+
+
+def test_waits_for_the_database_back_off_as_retries_do_up_to_the_cap() -> None:
+    # Retry queues hold one delay each (messages expire only at a queue's head), so the
+    # n-th wait shares attempt n's queue and delay, and past the cap, the capped one's.
+    policy = RetryPolicy(base_delay_s=1.0, max_delay_s=60.0)
+    assert [policy.wait_attempt(waits) for waits in range(1, 11)] == [1, 2, 3, 4, 5, 6, 7, 7, 7, 7]
+    assert 16.0 <= policy.backoff_s(6) <= 32.0
+    assert 30.0 <= policy.backoff_s(7) <= 60.0
+    assert RetryPolicy(base_delay_s=5.0, max_delay_s=2.0).wait_attempt(3) == 1
+
+
+def _status(own: OwnServer, image_id: str) -> str:
+    image = own.api.image(image_id)
+    assert image is not None, f"image {image_id} vanished"
+    return str(image["status"])
+
+
+def _json_lines(process: Process) -> list[dict[str, Any]]:
+    # Lines that are not JSON are the plain "consuming" banner printed to stdout.
+    return [json.loads(line) for line in process.log().splitlines() if line.startswith("{")]
