@@ -15,6 +15,13 @@ from infra.image_formats import TooManyPixels, open_header
 LIMIT_PX = 10_000
 
 
+@pytest.fixture(autouse=True)
+def _pillow_limit_restored(monkeypatch: pytest.MonkeyPatch) -> None:
+    # open_header sets Pillow's process-wide limit, and later tests in this process open
+    # images far larger than this file's.
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)
+
+
 def _png(width: int, height: int) -> io.BytesIO:
     data = io.BytesIO()
     Image.new("RGB", (width, height)).save(data, "PNG")
