@@ -45,7 +45,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     upload = commands.add_parser("upload", help="upload files or folders to a running server")
     upload.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    upload.add_argument("--wait", action="store_true", help="show progress until each is done")
+    upload.add_argument(
+        "--wait",
+        action="store_true",
+        help="show progress until each is completed, failed or deleted",
+    )
     upload.add_argument("--url", default=DEFAULT_URL, help=f"GraphQL endpoint ({DEFAULT_URL})")
 
     watch = commands.add_parser("watch", help="print live events (all images, or the IDS given)")

@@ -18,6 +18,8 @@ from cli.graphql_ws import SubscriptionError, subscribe
 DEFAULT_URL = "http://127.0.0.1:8000/graphql"
 _BATCH_FILES = 10
 _IDS_PER_SUBSCRIPTION = 100
+_NOT_DONE = {"REJECTED", "FAILED", "DELETED"}
+"""Outcomes that make ``upload`` exit 1: the file did not become a processed image."""
 UPLOAD_MANY = "mutation($fs: [Upload!]!) { uploadImages(files: $fs) { id filename status } }"
 WATCH = (
     "subscription($ids: [ID!]) { imageUpdates(ids: $ids) "
@@ -124,6 +126,9 @@ async def wait_for(url: str, outcomes: list[FileOutcome]) -> None:
                 update = data["imageUpdates"]
                 outcome = by_id[update["id"]]
                 outcome.status, outcome.error = update["status"], update["error"]
+                if outcome.status == "DELETED":
+                    # Ends the wait like COMPLETED or FAILED; no error comes with it.
+                    outcome.error = "deleted before it was processed"
                 progress.update(
                     tasks[update["id"]], completed=update["progress"], status=update["status"]
                 )
@@ -142,7 +147,9 @@ def print_summary(outcomes: list[FileOutcome]) -> None:
     for column in ("file", "id", "status", "error"):
         table.add_column(column)
     for outcome in outcomes:
-        style = "green" if outcome.status in ("COMPLETED", "PENDING") else "red"
+        style = {"COMPLETED": "green", "PENDING": "green", "DELETED": "yellow"}.get(
+            outcome.status, "red"
+        )
         table.add_row(
             str(outcome.path),
             outcome.image_id or "-",
@@ -165,8 +172,7 @@ def run_upload(url: str, paths: list[Path], *, wait: bool) -> int:
             console.print(f"[red]subscription failed: {exc}[/]")
             return 1
     print_summary(outcomes)
-    bad = {"REJECTED", "FAILED"}
-    return 1 if any(o.status in bad for o in outcomes) else 0
+    return 1 if any(o.status in _NOT_DONE for o in outcomes) else 0
 
 
 def run_watch(url: str, ids: list[str]) -> int:

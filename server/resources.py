@@ -56,10 +56,12 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         )
         listener.start()
         stack.push_async_callback(listener.stop)
+        # One publisher of the server's events: PENDING from the relay, DELETED from deletes.
+        events = await EventPublisher.declare(channel)
         relay = OutboxRelay(
             pool=pool,
             publisher=JobPublisher(channel),
-            events=await EventPublisher.declare(channel),
+            events=events,
             idle_poll_s=settings.outbox_poll_interval_s,
         )
         relay.start()
@@ -79,6 +81,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
             pool=pool,
             storage=storage,
             relay=relay,
+            events=events,
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
             max_files_per_request=settings.max_files_per_request,

@@ -14,6 +14,8 @@ from typing import BinaryIO
 import asyncpg
 from PIL import UnidentifiedImageError
 
+from infra.broker.events import EventPublisher
+from infra.broker.messages import ImageEvent
 from infra.db import images, outbox
 from infra.db.availability import DATABASE_UNAVAILABLE
 from infra.db.images import ImageRecord, ImageStatus
@@ -32,6 +34,13 @@ from server.outbox_relay import OutboxRelay
 log = logging.getLogger(__name__)
 
 MAX_FILENAME_CHARS = 255
+
+DELETED_EVENT_TIMEOUT_S = 2.0
+"""How long a delete waits for the broker to confirm its event.
+
+aio-pika's robust channel waits for a reconnect before publishing, however long the broker
+is away; a delete must not wait with it.
+"""
 
 
 class UploadRejected(Exception):
@@ -89,6 +98,7 @@ class ImageService:
         pool: asyncpg.Pool,
         storage: Storage,
         relay: OutboxRelay,
+        events: EventPublisher,
         max_upload_bytes: int,
         max_image_pixels: int,
         max_files_per_request: int,
@@ -98,6 +108,7 @@ class ImageService:
         self._pool = pool
         self._storage = storage
         self._relay = relay
+        self._events = events
         self._max_image_pixels = max_image_pixels
 
     async def upload(
@@ -232,11 +243,15 @@ class ImageService:
             )
 
     async def delete(self, image_id: int) -> bool:
-        """Remove the row, then every file of the image. False when there was no such image."""
+        """Remove the row, announce DELETED, then remove every file of the image.
+
+        False when there was no such image.
+        """
         with database_errors("deleting an image"):
             record = await images.delete(self._pool, image_id)
         if record is None:
             return False
+        await self._publish_deleted(image_id)
         keys = [record.original_path, thumbnail_key_for(record.original_path)]
         if record.thumbnail_path:
             keys.append(record.thumbnail_path)
@@ -248,3 +263,21 @@ class ImageService:
             await asyncio.to_thread(self._storage.delete, key)
         log.info("image deleted", extra={"image_id": image_id})
         return True
+
+    async def _publish_deleted(self, image_id: int) -> None:
+        """Best effort: the row is gone whatever the broker says.
+
+        A broker that is away has also dropped the servers' listener queues: when a listener
+        is back it resyncs, and a subscription by id then takes a missing row as deleted.
+        """
+        try:
+            async with asyncio.timeout(DELETED_EVENT_TIMEOUT_S):
+                await self._events.publish(ImageEvent.deleted(image_id))
+        except Exception as exc:
+            reason = str(exc) or f"no confirm within {DELETED_EVENT_TIMEOUT_S} s"
+            log.warning(
+                "could not publish the deleted event (%s: %s)",
+                type(exc).__name__,
+                reason,
+                extra={"image_id": image_id},
+            )

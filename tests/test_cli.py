@@ -8,7 +8,10 @@ from pathlib import Path
 
 from tests.client import Api
 from tests.images import photo
-from tests.processes import REPO_ROOT
+from tests.processes import REPO_ROOT, own_server
+from tests.scraping import scrape, value, wait_for
+
+_ENV = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
 
 
 def _imagequeue(*args: str) -> subprocess.CompletedProcess[str]:
@@ -18,7 +21,7 @@ def _imagequeue(*args: str) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         timeout=120,
-        env={"COLUMNS": "200", "PATH": "/usr/bin:/bin"},
+        env=_ENV,
     )
 
 
@@ -57,3 +60,41 @@ def test_watch_prints_events_and_ends_when_the_images_are_done(api: Api) -> None
 
     assert result.returncode == 0, result.stderr
     assert f"image {image['id']:>6} COMPLETED" in result.stdout
+
+
+def test_upload_wait_ends_when_an_image_is_deleted_and_reports_it(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given `upload --wait` on a server with no worker, so the image stays PENDING, and
+    # the CLI's subscription open (the only one on this server)
+    (tmp_path / "gone.jpg").write_bytes(photo())
+    with own_server(service_env, tmp_path, {}) as own:
+        url = own.api.base_url
+        cli = subprocess.Popen(
+            [
+                *(sys.executable, "-m", "cli", "upload", str(tmp_path / "gone.jpg")),
+                *("--wait", "--url", f"{url}/graphql"),
+            ],
+            cwd=REPO_ROOT,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=_ENV,
+        )
+        try:
+            wait_for(
+                lambda: value(scrape(url), "imagequeue_subscriptions_active") == 1,
+                "the CLI's subscription",
+            )
+            listed = own.api.graphql("{ images(first: 1) { edges { node { id } } } }")
+            image_id = listed["data"]["images"]["edges"][0]["node"]["id"]
+            # When another client deletes the image
+            assert own.api.http.delete(f"/api/images/{image_id}").status_code == 200
+            # Then the CLI stops waiting, says so, and exits 1: no processed image came of it
+            stdout, stderr = cli.communicate(timeout=60)
+        finally:
+            cli.kill()
+    assert cli.returncode == 1, stdout + stderr
+    row = next(line for line in stdout.splitlines() if "gone.jpg" in line and "│" in line)
+    assert f"│ {image_id} " in row and "DELETED" in row, stdout
+    assert "deleted before it was processed" in row, stdout

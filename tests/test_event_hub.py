@@ -63,3 +63,20 @@ async def test_overflow_drops_progress_before_final_events() -> None:
             _event(1, "completed", 1.0),
             _event(3, "completed", 1.0),
         ]
+
+
+async def test_nothing_follows_a_deleted_event() -> None:
+    hub = EventHub(max_buffered_images=10)
+    with hub.subscribe() as dashboard, hub.subscribe(frozenset({1})) as watcher:
+        # Given an image deleted while a worker was rendering it
+        hub.publish(_event(1, "processing", 0.5))
+        hub.publish(ImageEvent.deleted(1))
+        # When the worker, not knowing, reports another stage and then fails to record it
+        hub.publish(_event(1, "processing", 0.75))
+        hub.publish(ImageEvent(1, "failed", 1.0, "failed", "gone"))
+        hub.publish(_event(2))
+        # Then the waiting DELETED is not replaced, and neither straggler is delivered
+        assert await dashboard.next() == ImageEvent.deleted(1)
+        assert await dashboard.next() == _event(2)
+        assert await watcher.next() == ImageEvent.deleted(1)
+        assert dashboard.dropped == watcher.dropped == 0

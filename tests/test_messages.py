@@ -54,6 +54,8 @@ def test_events_round_trip_and_refuse_what_they_do_not_know() -> None:
         5, "processing", 0.5, "decoded",
     )  # fmt: skip
     assert decoded.occurred_at is not None
+    deleted = ImageEvent.decode(ImageEvent.deleted(5).encode())
+    assert (deleted.status, deleted.progress, deleted.stage) == ("deleted", 1.0, "deleted")
     for bad in (
         b"[]",
         b'{"version": 2}',

@@ -143,6 +143,11 @@ def test_images_lists_newest_first_with_cursor_pagination_and_status_filter(api:
     assert completed and all(edge["node"]["status"] == "COMPLETED" for edge in completed)
     pending = api.graphql(query, {"status": "PENDING"})["data"]["images"]["edges"]
     assert all(edge["node"]["status"] == "PENDING" for edge in pending)
+    # DELETED is a status of the imageUpdates stream only: a deleted image's row is gone.
+    assert api.graphql(query, {"status": "DELETED"})["data"]["images"] == {
+        "edges": [],
+        "pageInfo": {"hasNextPage": False, "endCursor": None},
+    }
 
 
 def test_delete_removes_the_row_and_every_file(api: Api) -> None:

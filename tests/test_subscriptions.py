@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,10 @@ import pytest
 from tests.client import Api
 from tests.faults import restart_rabbitmq
 from tests.images import photo
-from tests.processes import Launcher, own_server
+from tests.processes import Launcher, OwnServer, launcher, own_server
 from tests.scraping import scrape, value, wait_for
+from tests.services import AMQP_HOST, AMQP_PORT, own_database_and_vhost
+from tests.tcp_proxy import TcpProxy
 from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription, assert_moves_forward
 
 
@@ -229,3 +232,117 @@ def test_disconnects_and_client_complete_release_every_subscription(
 
     # Then the server holds none of them
     wait_for(lambda: active() == 0, "all released after disconnects")
+
+
+DELETE_IMAGE = "mutation($id: ID!) { deleteImage(id: $id) }"
+
+
+def _delete(api: Api, image_id: str, how: str) -> None:
+    if how == "graphql":
+        assert api.graphql(DELETE_IMAGE, {"id": image_id})["data"]["deleteImage"] is True
+    else:
+        response = api.http.delete(f"/api/images/{image_id}")
+        assert response.status_code == 200, response.text
+
+
+def _deleted(image_id: str) -> dict[str, Any]:
+    return {
+        "id": image_id,
+        "status": "DELETED",
+        "progress": 1.0,
+        "stage": "deleted",
+        "error": None,
+        "image": None,
+    }
+
+
+@pytest.fixture(scope="module")
+def no_worker(
+    service_env: dict[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[OwnServer]:
+    """A server whose images stay PENDING: no worker ever sees its jobs."""
+    with own_server(service_env, tmp_path_factory.mktemp("no-worker"), {}) as own:
+        yield own
+
+
+@pytest.mark.parametrize("how", ["graphql", "rest"])
+def test_deleting_a_pending_image_ends_its_watchers_subscription(
+    no_worker: OwnServer, how: str
+) -> None:
+    # Given an image that stays PENDING and a client watching it by id (the web app's
+    # upload row, `imagequeue upload --wait`), subscribed: its current state has come
+    api = no_worker.api
+    image_id = api.upload(f"doomed-{how}.jpg", photo())["id"]
+    watcher = Subscription(api.base_url, TRANSPORT_WS, ids=[image_id])
+    try:
+        first = watcher.next_update()
+        assert first is not None and first["status"] == "PENDING"
+        # When the image is deleted
+        _delete(api, image_id, how)
+        # Then the watcher hears DELETED, and the subscription completes
+        rest = watcher.updates_until_complete()
+    finally:
+        watcher.close()
+    assert rest == [_deleted(image_id)]
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+def test_a_dashboard_sees_an_image_deleted_after_it_completed(api: Api, protocol: str) -> None:
+    # Given a dashboard watching every image (shared payloads on graphql-transport-ws,
+    # Strawberry on graphql-ws) that has seen an image through to COMPLETED
+    dashboard = Subscription(api.base_url, protocol)
+    try:
+        image_id = api.upload("short-lived.jpg", photo())["id"]
+        assert dashboard.updates_for(image_id)[-1]["status"] == "COMPLETED"
+        # When the image is deleted
+        _delete(api, image_id, "rest")
+        # Then the dashboard hears DELETED for it
+        after = dashboard.updates_for(image_id)
+    finally:
+        dashboard.close()
+    assert after == [_deleted(image_id)]
+
+
+def test_a_delete_while_the_broker_is_away_still_ends_its_watchers_subscription(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a server (no worker) that reaches RabbitMQ through a proxy of this test's own,
+    # and a client watching a PENDING image by id
+    proxy = TcpProxy(AMQP_HOST, AMQP_PORT)
+    proxy.restore()
+    try:
+        with own_database_and_vhost() as (database_url, amqp_url):
+            proxied_url = amqp_url.replace(
+                f"@{AMQP_HOST}:{AMQP_PORT}/", f"@127.0.0.1:{proxy.port}/"
+            )
+            assert proxied_url != amqp_url
+            env = {
+                **service_env,
+                "DATABASE_URL": database_url,
+                "AMQP_URL": proxied_url,
+                "STORAGE_DIR": str(tmp_path / "storage"),
+            }
+            with launcher(env, tmp_path) as running:
+                server, base_url = running.start_server()
+                api = Api(base_url, tmp_path / "storage")
+                try:
+                    image_id = api.upload("unlucky.jpg", photo())["id"]
+                    watcher = Subscription(base_url, TRANSPORT_WS, ids=[image_id])
+                    try:
+                        first = watcher.next_update()
+                        assert first is not None and first["status"] == "PENDING"
+                        # When the broker is unreachable while the image is deleted
+                        proxy.cut()
+                        _delete(api, image_id, "rest")
+                        # Then the delete succeeded and its event is logged as lost; once
+                        # the broker is back, the listener's resync finds the row gone
+                        assert "could not publish the deleted event" in server.log()
+                        proxy.restore()
+                        rest = watcher.updates_until_complete()
+                    finally:
+                        watcher.close()
+                finally:
+                    api.close()
+    finally:
+        proxy.cut()
+    assert [(u["status"], u["image"]) for u in rest] == [("DELETED", None)]

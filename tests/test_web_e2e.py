@@ -180,3 +180,25 @@ def test_the_app_works_on_a_phone_and_with_the_keyboard(
     page.wait_for_function("window.pickerOpened === true")
     assert picker.evaluate("input => input.multiple")
     page.screenshot(path=screenshots / "gallery-phone.png", full_page=True)
+
+
+def test_an_image_deleted_elsewhere_leaves_an_open_gallery(browser: Browser, api: Api) -> None:
+    # Given an open gallery showing a completed image
+    leaving_id = api.wait_final(api.upload("leaving.jpg", scene(300, 200, 90))["id"])["id"]
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{api.base_url}/#/")
+    grid = page.get_by_role("list", name="Images")
+    leaving = grid.get_by_role("link", name=re.compile(r"^leaving\.jpg"))
+    expect(leaving).to_be_visible(timeout=TIMEOUT_MS)
+    # And its live stream running: an upload made after the page loaded appears on its own
+    api.upload("arriving.jpg", scene(300, 200, 30))
+    arriving = grid.get_by_role("link", name=re.compile(r"^arriving\.jpg"))
+    expect(arriving).to_be_visible(timeout=TIMEOUT_MS)
+
+    # When another client deletes the first image
+    assert api.http.delete(f"/api/images/{leaving_id}").status_code == 200
+
+    # Then it leaves the gallery without a reload
+    expect(leaving).to_have_count(0, timeout=TIMEOUT_MS)
+    expect(arriving).to_be_visible(timeout=TIMEOUT_MS)

@@ -10,6 +10,8 @@ from websockets.sync.client import ClientConnection, connect
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
 
+FINAL_STATUSES = ("COMPLETED", "FAILED", "DELETED")
+
 UPDATES = (
     "subscription($ids: [ID!]) { imageUpdates(ids: $ids) "
     "{ id status progress stage error image { id thumbnailUrl } } }"
@@ -77,7 +79,7 @@ class Subscription:
             assert update is not None, "an all-images subscription never completes"
             if update["id"] == image_id:
                 updates.append(update)
-                if update["status"] in ("COMPLETED", "FAILED"):
+                if update["status"] in FINAL_STATUSES:
                     return updates
 
     def close(self) -> None:
@@ -86,7 +88,7 @@ class Subscription:
 
 def assert_moves_forward(updates: list[dict[str, object]]) -> None:
     """Statuses never go back, and progress only rises."""
-    order = {"PENDING": 0, "PROCESSING": 1, "COMPLETED": 2, "FAILED": 2}
+    order = {"PENDING": 0, "PROCESSING": 1, "COMPLETED": 2, "FAILED": 2, "DELETED": 3}
     ranks = [order[str(u["status"])] for u in updates]
     assert ranks == sorted(ranks), updates
     progress = [float(u["progress"]) for u in updates]  # type: ignore[arg-type]

@@ -69,11 +69,14 @@ class ImageJob:
 
 
 EVENT_VERSION = 1
-_EVENT_STATUSES = frozenset({"pending", "processing", "completed", "failed"})
+_EVENT_STATUSES = frozenset({"pending", "processing", "completed", "failed", "deleted"})
 
 
-FINAL_STATUSES = frozenset({"completed", "failed"})
-"""Event statuses after which an image sends no more events."""
+FINAL_STATUSES = frozenset({"completed", "failed", "deleted"})
+"""Event statuses after which an image sends no more events.
+
+``deleted`` ends an image whatever came before it; no row holds it (the row is gone).
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,11 @@ class ImageEvent:
     stage: str | None = None
     error: str | None = None
     occurred_at: datetime | None = None
+
+    @classmethod
+    def deleted(cls, image_id: int) -> ImageEvent:
+        """The image's row is gone; published by the server that deleted it."""
+        return cls(image_id, "deleted", 1.0, "deleted")
 
     def encode(self) -> bytes:
         occurred_at = self.occurred_at or datetime.now(UTC)

@@ -3,8 +3,12 @@
 Slow-subscriber policy: each subscriber buffers at most one event per image (a newer
 event for the same image replaces the one waiting, so a slow reader sees the latest
 state rather than every step) and at most ``max_buffered_images`` images; past that the
-oldest waiting progress event is dropped (a final COMPLETED/FAILED only when nothing
-else is left to drop) and counted. Publishing never waits for a subscriber.
+oldest waiting progress event is dropped (a final COMPLETED/FAILED/DELETED only when
+nothing else is left to drop) and counted. Publishing never waits for a subscriber.
+
+Nothing follows a DELETED: a worker that was processing the image when it was deleted may
+still report a stage or a failure afterwards, and the hub drops those (ids are never
+reused), so a slow reader's waiting DELETED is not replaced by a stale PROCESSING.
 """
 
 from __future__ import annotations
@@ -21,6 +25,9 @@ from infra.broker.messages import FINAL_STATUSES, ImageEvent
 from infra.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS_ACTIVE
 
 log = logging.getLogger(__name__)
+
+_DELETED_MEMORY = 10_000
+"""Recently deleted ids remembered; a straggler comes at most a job's time limit later."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +86,7 @@ class EventHub:
     def __init__(self, *, max_buffered_images: int = 1000) -> None:
         self._subscribers: set[Subscriber] = set()
         self._max_buffered_images = max_buffered_images
+        self._deleted: OrderedDict[int, None] = OrderedDict()
 
     @property
     def subscriber_count(self) -> int:
@@ -97,6 +105,12 @@ class EventHub:
             SUBSCRIPTIONS_ACTIVE.dec()
 
     def publish(self, event: ImageEvent) -> None:
+        if event.image_id in self._deleted:
+            return
+        if event.status == "deleted":
+            self._deleted[event.image_id] = None
+            if len(self._deleted) > _DELETED_MEMORY:
+                self._deleted.popitem(last=False)
         delivered = 0
         for subscriber in self._subscribers:
             if subscriber.wants(event):

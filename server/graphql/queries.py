@@ -39,17 +39,24 @@ class Query:
         info: Info[Context, None],
         first: int = 20,
         after: str | None = None,
-        status: ImageStatus | None = None,  # type: ignore[valid-type]
+        status: ImageStatus | None = None,
     ) -> ImageConnection:
         if not 1 <= first <= MAX_PAGE_SIZE:
             raise UserFacingError(f"first must be between 1 and {MAX_PAGE_SIZE}")
+        if status is ImageStatus.DELETED:
+            # No row is ever DELETED: a deleted image's row is gone.
+            return ImageConnection(
+                edges=[], page_info=PageInfo(has_next_page=False, end_cursor=None)
+            )
         before_id = None
         if after is not None:
             before_id = decode_cursor(after)
             if before_id is None:
                 raise UserFacingError("after is not a cursor returned by this API")
         records = await info.context.service.list_newest_first(
-            limit=first + 1, before_id=before_id, status=StoredStatus(status) if status else None
+            limit=first + 1,
+            before_id=before_id,
+            status=StoredStatus(status.value) if status else None,
         )
         page = records[:first]
         edges = [ImageEdge(cursor=encode_cursor(r.id), node=Image.from_row(r)) for r in page]

@@ -15,7 +15,8 @@ from server.graphql.context import Context
 from server.graphql.errors import UserFacingError
 from server.graphql.types import ImageUpdate
 
-_RANK = {"pending": 0, "processing": 1, "completed": 2, "failed": 2}
+# DELETED last: it ends an image whatever state it was in, even a final one.
+_RANK = {"pending": 0, "processing": 1, "completed": 2, "failed": 2, "deleted": 3}
 _RESYNC_MAX_IMAGES = 1000
 
 
@@ -81,8 +82,8 @@ class Subscription:
     @strawberry.subscription(
         description=(
             "Status and progress of images. With `ids`: the current state of each first, "
-            "then every change, completing when all are COMPLETED or FAILED. Without "
-            "`ids`: every image's events, never completing."
+            "then every change, completing when all are COMPLETED, FAILED or DELETED. "
+            "Without `ids`: every image's events, DELETED included, never completing."
         )
     )
     async def image_updates(
@@ -111,8 +112,16 @@ class Subscription:
                 item = await subscriber.next()
                 changes: list[tuple[ImageEvent, ImageRecord | None]]
                 if isinstance(item, Resync):
+                    # The listener was away: a DELETED event may be lost with its queue,
+                    # so an id whose row is gone is taken as deleted (when, is not known:
+                    # no occurredAt).
                     fresh = await context.service.get_many(watch.open_ids)
-                    changes = [(event_from_record(record), record) for record in fresh.values()]
+                    changes = [
+                        (event_from_record(fresh[image_id]), fresh[image_id])
+                        if image_id in fresh
+                        else (ImageEvent.deleted(image_id), None)
+                        for image_id in watch.open_ids
+                    ]
                 else:
                     changes = [(item, None)]
                 for event, record in changes:

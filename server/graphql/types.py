@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import enum
 from datetime import datetime
 from typing import Any
 
@@ -15,9 +16,28 @@ from infra.db.images import ImageRecord, parse_image_id
 from infra.renditions import Fit, OutputFormat
 from server.graphql.context import Context
 
-ImageStatus = strawberry.enum(
-    images.ImageStatus, name="ImageStatus", description="Where an image is in its processing."
-)
+
+@strawberry.enum(name="ImageStatus", description="Where an image is in its processing.")
+class ImageStatus(enum.Enum):
+    """The stored statuses (``infra.db.images.ImageStatus``), plus DELETED for the stream."""
+
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    DELETED = strawberry.enum_value(
+        "deleted",
+        description=(
+            "The image was deleted. Only seen in `imageUpdates`, and nothing follows it; "
+            "its `image` is null."
+        ),
+    )
+
+    @classmethod
+    def of(cls, stored: images.ImageStatus) -> ImageStatus:
+        return cls(stored.value)
+
+
 ImageFormat = strawberry.enum(
     OutputFormat, name="ImageFormat", description="A format renditions can be written in."
 )
@@ -92,7 +112,7 @@ class ImageMetadata:
 class Image:
     id: strawberry.ID
     filename: str = strawberry.field(description="The client's file name, kept only as data.")
-    status: ImageStatus  # type: ignore[valid-type]
+    status: ImageStatus
     content_type: str | None
     file_size: int | None = strawberry.field(description="Size of the original in bytes.")
     thumbnail_size: int | None = strawberry.field(description="Size of the thumbnail in bytes.")
@@ -115,7 +135,7 @@ class Image:
         return cls(
             id=strawberry.ID(str(record.id)),
             filename=record.filename,
-            status=record.status,
+            status=ImageStatus.of(record.status),
             content_type=record.content_type,
             file_size=record.file_size,
             thumbnail_size=record.thumbnail_size,
@@ -181,10 +201,13 @@ class Image:
 @strawberry.type(description="A change in an image's processing.")
 class ImageUpdate:
     id: strawberry.ID
-    status: ImageStatus  # type: ignore[valid-type]
+    status: ImageStatus
     progress: float = strawberry.field(description="From 0 to 1 while processing; 1 when final.")
     stage: str | None = strawberry.field(
-        description="The step just finished: queued, started, decoded, rendition:<name>, done."
+        description=(
+            "The step just finished: queued, started, decoded, rendition:<name>, done; "
+            "failed and deleted with those statuses."
+        )
     )
     error: str | None
     occurred_at: datetime | None
@@ -194,7 +217,7 @@ class ImageUpdate:
     def from_event(cls, event: ImageEvent, record: ImageRecord | None = None) -> ImageUpdate:
         return cls(
             id=strawberry.ID(str(event.image_id)),
-            status=images.ImageStatus(event.status),
+            status=ImageStatus(event.status),
             progress=event.progress,
             stage=event.stage,
             error=event.error,
@@ -202,8 +225,10 @@ class ImageUpdate:
             known_record=record,
         )
 
-    @strawberry.field(description="The image as it is now in the database.")
+    @strawberry.field(description="The image as it is now in the database; null once DELETED.")
     async def image(self, info: Info[Context, None]) -> Image | None:
+        if self.status is ImageStatus.DELETED:
+            return None
         record = self.known_record or await info.context.service.get(int(self.id))
         return Image.from_row(record) if record else None
 

@@ -27,7 +27,7 @@ export function ImageDetail({ id }: { id: string }) {
       </p>
       {loading && !image && <p>Loading…</p>}
       {error && <p className="error" role="alert">{error.message}</p>}
-      {!loading && !error && !image && <p>There is no image {id}.</p>}
+      {!loading && !error && !image && <p>{live?.status === "DELETED" ? `Image ${id} was deleted.` : `There is no image ${id}.`}</p>}
       {image && (
         <>
           <h2 id="detail-heading">

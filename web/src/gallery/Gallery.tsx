@@ -2,7 +2,7 @@ import { useQuery } from "@apollo/client/react";
 import { useEffect, useRef, useState } from "react";
 
 import { IMAGES } from "../graphql/operations";
-import { IMAGE_STATUSES, type ImageCard as ImageCardData, type ImageStatus } from "../graphql/types";
+import { IMAGE_STATUSES, type ImageCard as ImageCardData, type StoredStatus } from "../graphql/types";
 import { useLive } from "../live/LiveUpdates";
 import { ImageCard } from "./ImageCard";
 
@@ -10,7 +10,7 @@ const PAGE_SIZE = 24;
 
 /** Images newest first: new uploads from the live stream on top, then the pages loaded so far. */
 export function Gallery({ canRetry }: { canRetry: boolean }) {
-  const [status, setStatus] = useState<ImageStatus | null>(null);
+  const [status, setStatus] = useState<StoredStatus | null>(null);
   const { data, loading, error, fetchMore } = useQuery(IMAGES, {
     variables: { first: PAGE_SIZE, status },
     notifyOnNetworkStatusChange: true,
@@ -27,7 +27,11 @@ export function Gallery({ canRetry }: { canRetry: boolean }) {
   }
   // Ids are assigned in upload order, so the highest is the newest.
   fresh.sort((a, b) => Number(b.id) - Number(a.id));
-  const images = [...fresh, ...edges.map((edge) => edge.node)];
+  // A deleted image leaves the gallery as soon as its DELETED event arrives, from this
+  // page's Delete button or any other client; the list from the server no longer has it.
+  const images = [...fresh, ...edges.map((edge) => edge.node)].filter(
+    (image) => live.latest.get(image.id)?.status !== "DELETED",
+  );
 
   const loadMore = () => {
     if (pageInfo?.hasNextPage && !loading) void fetchMore({ variables: { after: pageInfo.endCursor } });
@@ -53,7 +57,7 @@ export function Gallery({ canRetry }: { canRetry: boolean }) {
         <h2 id="gallery-heading">Gallery</h2>
         <label className="filter">
           Status
-          <select value={status ?? ""} onChange={(event) => setStatus((event.target.value || null) as ImageStatus | null)}>
+          <select value={status ?? ""} onChange={(event) => setStatus((event.target.value || null) as StoredStatus | null)}>
             <option value="">all</option>
             {IMAGE_STATUSES.map((s) => (
               <option key={s} value={s}>

@@ -1,14 +1,22 @@
 // Hand-typed results of the operations in operations.ts. operations.test.ts checks every
 // operation against ../schema.graphql, so a renamed or removed field fails the tests.
 
-export type ImageStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";
-export const IMAGE_STATUSES: ImageStatus[] = ["PENDING", "PROCESSING", "COMPLETED", "FAILED"];
+/** What an image can be in: what `images(status:)` filters by. */
+export type StoredStatus = "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";
+export const IMAGE_STATUSES: StoredStatus[] = ["PENDING", "PROCESSING", "COMPLETED", "FAILED"];
+/** The schema's ImageStatus: DELETED only ever comes from `imageUpdates`, with `image: null`. */
+export type ImageStatus = StoredStatus | "DELETED";
+
+/** After these an image's subscription by id completes; nothing follows a DELETED. */
+export function isFinal(status: ImageStatus): boolean {
+  return status === "COMPLETED" || status === "FAILED" || status === "DELETED";
+}
 
 export interface ImageCard {
   __typename?: "Image";
   id: string;
   filename: string;
-  status: ImageStatus;
+  status: StoredStatus;
   error: string | null;
   thumbnailUrl: string | null;
   placeholder: string | null;
@@ -71,7 +79,7 @@ export interface ImagesData {
 export interface ImagesVars {
   first: number;
   after?: string | null;
-  status?: ImageStatus | null;
+  status?: StoredStatus | null;
 }
 
 export interface ImageDetailData {

@@ -32,6 +32,9 @@ export function LiveUpdates({ children }: { children: ReactNode }) {
     onData: ({ data }) => {
       const update = data.data?.imageUpdates;
       if (!update) return;
+      // Nothing follows a DELETED (the server drops a worker's late reports; this is the
+      // same rule for events that reach the page out of order).
+      if (latest.current.get(update.id)?.status === "DELETED") return;
       const isNew = !latest.current.has(update.id);
       latest.current.set(update.id, update);
       setLive((previous) => ({

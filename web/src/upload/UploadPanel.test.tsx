@@ -20,8 +20,8 @@ const card = (id: string, filename: string, status: ImageCard["status"]): ImageC
   createdAt: "2026-11-27T19:00:00+00:00",
 });
 
-/** A fake server: accepts image files, rejects the rest, and finishes every image it took. */
-function fakeServer(): ApolloLink {
+/** A fake server: accepts image files, rejects the rest, and ends every image it took with `final`. */
+function fakeServer(final: "COMPLETED" | "DELETED" = "COMPLETED"): ApolloLink {
   return new ApolloLink((operation) => {
     return new Observable((observer) => {
       if (operation.operationName === "UploadImage") {
@@ -42,10 +42,11 @@ function fakeServer(): ApolloLink {
         observer.complete();
       } else if (operation.operationName === "ImageUpdates") {
         const [id] = operation.variables.ids as string[];
-        const image = card(id, "cat.jpg", "COMPLETED");
+        const image = final === "DELETED" ? null : card(id, "cat.jpg", final);
+        const stage = final === "DELETED" ? "deleted" : "done";
         observer.next({
           data: {
-            imageUpdates: { __typename: "ImageUpdate", id, status: "COMPLETED", progress: 1, stage: "done", error: null, image },
+            imageUpdates: { __typename: "ImageUpdate", id, status: final, progress: 1, stage, error: null, image },
           },
         });
         observer.complete();
@@ -54,8 +55,8 @@ function fakeServer(): ApolloLink {
   });
 }
 
-function renderPanel() {
-  const client = new ApolloClient({ link: fakeServer(), cache: new InMemoryCache() });
+function renderPanel(final: "COMPLETED" | "DELETED" = "COMPLETED") {
+  const client = new ApolloClient({ link: fakeServer(final), cache: new InMemoryCache() });
   render(
     <ApolloProvider client={client}>
       <UploadPanel />
@@ -82,6 +83,16 @@ describe("UploadPanel", () => {
     const bars = within(list).getAllByRole("progressbar");
     expect(bars.map((bar) => bar.getAttribute("aria-valuenow"))).toEqual(["100", "100"]);
     expect(within(list).getByRole("link", { name: "view" })).toHaveAttribute("href", "#/images/1");
+  });
+
+  it("ends the row of an image deleted before it was processed", async () => {
+    renderPanel("DELETED");
+    await userEvent.upload(screen.getByTestId("file-input"), [new File(["jpeg"], "cat.jpg", { type: "image/jpeg" })]);
+
+    const list = screen.getByRole("list", { name: "Uploads" });
+    expect(await within(list).findByText("Deleted before it was processed")).toBeInTheDocument();
+    expect(within(list).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
+    expect(within(list).queryByRole("alert")).toBeNull();
   });
 
   it("opens the file picker from a focusable drop zone", async () => {

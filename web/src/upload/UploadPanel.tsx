@@ -45,9 +45,14 @@ function uploadsReducer(state: UploadState[], action: Action): UploadState[] {
       case "rejected":
         return { ...item, phase: "rejected", message: action.message };
       case "final":
-        return action.update.status === "COMPLETED"
-          ? { ...item, phase: "completed" }
-          : { ...item, phase: "failed", message: action.update.error ?? undefined };
+        switch (action.update.status) {
+          case "COMPLETED":
+            return { ...item, phase: "completed" };
+          case "DELETED":
+            return { ...item, phase: "deleted" };
+          default:
+            return { ...item, phase: "failed", message: action.update.error ?? undefined };
+        }
     }
   });
 }

@@ -34,4 +34,16 @@ describe("an upload's single progress bar", () => {
     );
     expect(screen.getByRole("alert")).toHaveTextContent("Processing failed: truncated JPEG");
   });
+
+  it("ends a row whose image was deleted, without an alert or a link to it", () => {
+    render(
+      <ul>
+        <UploadRowView state={{ key: "c", file, phase: "deleted", id: "4", sentBytes: 4000, totalBytes: 4000 }} />
+      </ul>,
+    );
+    expect(screen.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
+    expect(screen.getByText("Deleted before it was processed")).toBeInTheDocument();
+    expect(screen.queryByRole("alert")).toBeNull();
+    expect(screen.queryByRole("link")).toBeNull();
+  });
 });

@@ -2,7 +2,7 @@ import { useSubscription } from "@apollo/client/react";
 import { useEffect } from "react";
 
 import { IMAGE_UPDATES } from "../graphql/operations";
-import type { ImageUpdate } from "../graphql/types";
+import { isFinal, type ImageUpdate } from "../graphql/types";
 import { ProgressBar } from "./ProgressBar";
 import { combinedProgress, formatBytes, phaseLabel, type UploadState } from "./progress";
 
@@ -20,7 +20,7 @@ export function UploadRow({ state, onFinal }: Props) {
   });
   const update = watching ? data?.imageUpdates : undefined;
   useEffect(() => {
-    if (update && (update.status === "COMPLETED" || update.status === "FAILED")) onFinal(state.key, update);
+    if (update && isFinal(update.status)) onFinal(state.key, update);
   }, [update, state.key, onFinal]);
   return <UploadRowView state={state} update={update} />;
 }

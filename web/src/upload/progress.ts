@@ -2,7 +2,7 @@ import { CombinedGraphQLErrors } from "@apollo/client/errors";
 
 import type { ImageUpdate } from "../graphql/types";
 
-export type UploadPhase = "queued" | "uploading" | "rejected" | "processing" | "completed" | "failed";
+export type UploadPhase = "queued" | "uploading" | "rejected" | "processing" | "completed" | "failed" | "deleted";
 
 export interface UploadState {
   key: string;
@@ -28,6 +28,7 @@ export function combinedProgress(state: UploadState, update?: ImageUpdate): numb
     case "rejected":
     case "completed":
     case "failed":
+    case "deleted":
       return 1;
     case "processing":
       return UPLOAD_SHARE + (1 - UPLOAD_SHARE) * (update?.progress ?? 0);
@@ -48,6 +49,8 @@ export function phaseLabel(state: UploadState, update?: ImageUpdate): string {
       return "Done";
     case "failed":
       return `Processing failed: ${state.message ?? "unknown error"}`;
+    case "deleted":
+      return "Deleted before it was processed";
   }
 }
 

@@ -1,0 +1,83 @@
+import { ApolloClient, ApolloLink, InMemoryCache } from "@apollo/client";
+import { ApolloProvider } from "@apollo/client/react";
+import { act, render, screen, waitFor } from "@testing-library/react";
+import { Observable, Subject } from "rxjs";
+import { describe, expect, it } from "vitest";
+
+import type { ImageCard, ImageUpdate } from "../graphql/types";
+import { LiveUpdates } from "../live/LiveUpdates";
+import { Gallery } from "./Gallery";
+
+const card = (id: string, filename: string): ImageCard => ({
+  __typename: "Image",
+  id,
+  filename,
+  status: "COMPLETED",
+  error: null,
+  thumbnailUrl: `/api/thumbnails/${id}`,
+  placeholder: null,
+  dominantColor: null,
+  createdAt: "2026-11-27T19:00:00+00:00",
+});
+
+const update = (id: string, status: ImageUpdate["status"], image: ImageCard | null): ImageUpdate & { __typename: string } => ({
+  __typename: "ImageUpdate",
+  id,
+  status,
+  progress: 1,
+  stage: status.toLowerCase(),
+  error: null,
+  image,
+});
+
+/** A fake server listing two images; the test decides what the watch-all stream says. */
+function fakeServer(stream: Subject<ImageUpdate>): ApolloLink {
+  return new ApolloLink((operation) => {
+    if (operation.operationName === "Images") {
+      return new Observable((observer) => {
+        observer.next({
+          data: {
+            images: {
+              __typename: "ImageConnection",
+              edges: [
+                { __typename: "ImageEdge", cursor: "c2", node: card("2", "dog.jpg") },
+                { __typename: "ImageEdge", cursor: "c1", node: card("1", "cat.jpg") },
+              ],
+              pageInfo: { __typename: "PageInfo", hasNextPage: false, endCursor: "c1" },
+            },
+          },
+        });
+        observer.complete();
+      });
+    }
+    return new Observable((observer) => {
+      const subscription = stream.subscribe((imageUpdates) => observer.next({ data: { imageUpdates } }));
+      return () => subscription.unsubscribe();
+    });
+  });
+}
+
+describe("Gallery", () => {
+  it("drops an image when its DELETED event arrives, whatever comes after it", async () => {
+    const stream = new Subject<ImageUpdate>();
+    const client = new ApolloClient({ link: fakeServer(stream), cache: new InMemoryCache() });
+    render(
+      <ApolloProvider client={client}>
+        <LiveUpdates>
+          <Gallery canRetry={false} />
+        </LiveUpdates>
+      </ApolloProvider>,
+    );
+    expect(await screen.findAllByTestId("image-card")).toHaveLength(2);
+
+    // Another client deletes dog.jpg; a late event for it arrives after the deletion.
+    act(() => {
+      stream.next(update("2", "DELETED", null));
+      stream.next(update("2", "COMPLETED", card("2", "dog.jpg")));
+    });
+
+    await waitFor(() => expect(screen.getAllByTestId("image-card")).toHaveLength(1));
+    expect(screen.getByText("cat.jpg")).toBeInTheDocument();
+    expect(screen.queryByText("dog.jpg")).toBeNull();
+  });
+});
