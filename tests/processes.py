@@ -11,11 +11,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import httpx
 
 from tests.client import Api
-from tests.services import free_port, own_database_and_vhost
+from tests.services import AMQP_HOST, AMQP_PORT, PG_PORT, free_port, own_database_and_vhost
+from tests.tcp_proxy import TcpProxy
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -165,3 +167,36 @@ def own_server(
                 yield OwnServer(running, env, server, api, storage)
             finally:
                 api.close()
+
+
+@contextmanager
+def server_behind_a_proxy(
+    service_env: dict[str, str], tmp_path: Path, service: Literal["database", "broker"]
+) -> Iterator[tuple[Process, Api, TcpProxy]]:
+    """A server (no worker) on a database and vhost of its own that reaches ``service``
+    through a proxy the test can cut: an outage for that server alone, while the shared
+    PostgreSQL and RabbitMQ keep serving every other test."""
+    host, port = ("127.0.0.1", PG_PORT) if service == "database" else (AMQP_HOST, AMQP_PORT)
+    proxy = TcpProxy(host, port)
+    proxy.restore()
+    try:
+        with own_database_and_vhost() as (database_url, amqp_url):
+            urls = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url}
+            name = "DATABASE_URL" if service == "database" else "AMQP_URL"
+            proxied = urls[name].replace(f"{host}:{port}/", f"127.0.0.1:{proxy.port}/")
+            assert proxied != urls[name]
+            env = {
+                **service_env,
+                **urls,
+                name: proxied,
+                "STORAGE_DIR": str(tmp_path / "storage"),
+            }
+            with launcher(env, tmp_path) as running:
+                server, base_url = running.start_server()
+                api = Api(base_url, tmp_path / "storage")
+                try:
+                    yield server, api, proxy
+                finally:
+                    api.close()
+    finally:
+        proxy.cut()

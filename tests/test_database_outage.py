@@ -1,7 +1,7 @@
 """Reads while the database is unreachable: a clear "try again", and a warning, not a bug.
 
-A proxy of this test's own stands between one server and PostgreSQL; cutting it is an
-outage for that server alone (the shared PostgreSQL keeps serving other tests).
+A proxy of this test's own stands between one server and PostgreSQL
+(``server_behind_a_proxy``); cutting it is an outage for that server alone.
 """
 
 from __future__ import annotations
@@ -14,45 +14,25 @@ import pytest
 
 from tests.client import Api
 from tests.images import photo
-from tests.processes import Process, launcher
+from tests.processes import Process, server_behind_a_proxy
 from tests.scraping import wait_for
-from tests.services import PG_PORT, own_database_and_vhost
 from tests.tcp_proxy import TcpProxy
 
 UNAVAILABLE = "the database is unavailable; try again"
 
 
 @pytest.fixture
-def server_behind_a_proxy(
+def server_and_database_proxy(
     service_env: dict[str, str], tmp_path: Path
 ) -> Iterator[tuple[Process, Api, TcpProxy]]:
-    proxy = TcpProxy("127.0.0.1", PG_PORT)
-    proxy.restore()
-    try:
-        with own_database_and_vhost() as (database_url, amqp_url):
-            proxied_url = database_url.replace(f"127.0.0.1:{PG_PORT}", f"127.0.0.1:{proxy.port}")
-            assert proxied_url != database_url
-            env = {
-                **service_env,
-                "DATABASE_URL": proxied_url,
-                "AMQP_URL": amqp_url,
-                "STORAGE_DIR": str(tmp_path / "storage"),
-            }
-            with launcher(env, tmp_path) as running:
-                server, base_url = running.start_server()
-                api = Api(base_url, tmp_path / "storage")
-                try:
-                    yield server, api, proxy
-                finally:
-                    api.close()
-    finally:
-        proxy.cut()
+    with server_behind_a_proxy(service_env, tmp_path, "database") as server_api_proxy:
+        yield server_api_proxy
 
 
 def test_reads_while_the_database_is_unreachable_get_a_clear_503_and_no_traceback(
-    server_behind_a_proxy: tuple[Process, Api, TcpProxy],
+    server_and_database_proxy: tuple[Process, Api, TcpProxy],
 ) -> None:
-    server, api, proxy = server_behind_a_proxy
+    server, api, proxy = server_and_database_proxy
     # Given an image, and then a database the server cannot reach
     image_id = api.upload("a.jpg", photo())["id"]
     proxy.cut()

@@ -13,10 +13,8 @@ import pytest
 from tests.client import Api
 from tests.faults import restart_rabbitmq
 from tests.images import photo
-from tests.processes import Launcher, OwnServer, launcher, own_server
+from tests.processes import Launcher, OwnServer, own_server, server_behind_a_proxy
 from tests.scraping import scrape, value, wait_for
-from tests.services import AMQP_HOST, AMQP_PORT, own_database_and_vhost
-from tests.tcp_proxy import TcpProxy
 from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription, assert_moves_forward
 
 
@@ -308,41 +306,20 @@ def test_a_delete_while_the_broker_is_away_still_ends_its_watchers_subscription(
 ) -> None:
     # Given a server (no worker) that reaches RabbitMQ through a proxy of this test's own,
     # and a client watching a PENDING image by id
-    proxy = TcpProxy(AMQP_HOST, AMQP_PORT)
-    proxy.restore()
-    try:
-        with own_database_and_vhost() as (database_url, amqp_url):
-            proxied_url = amqp_url.replace(
-                f"@{AMQP_HOST}:{AMQP_PORT}/", f"@127.0.0.1:{proxy.port}/"
-            )
-            assert proxied_url != amqp_url
-            env = {
-                **service_env,
-                "DATABASE_URL": database_url,
-                "AMQP_URL": proxied_url,
-                "STORAGE_DIR": str(tmp_path / "storage"),
-            }
-            with launcher(env, tmp_path) as running:
-                server, base_url = running.start_server()
-                api = Api(base_url, tmp_path / "storage")
-                try:
-                    image_id = api.upload("unlucky.jpg", photo())["id"]
-                    watcher = Subscription(base_url, TRANSPORT_WS, ids=[image_id])
-                    try:
-                        first = watcher.next_update()
-                        assert first is not None and first["status"] == "PENDING"
-                        # When the broker is unreachable while the image is deleted
-                        proxy.cut()
-                        _delete(api, image_id, "rest")
-                        # Then the delete succeeded and its event is logged as lost; once
-                        # the broker is back, the listener's resync finds the row gone
-                        assert "could not publish the deleted event" in server.log()
-                        proxy.restore()
-                        rest = watcher.updates_until_complete()
-                    finally:
-                        watcher.close()
-                finally:
-                    api.close()
-    finally:
-        proxy.cut()
+    with server_behind_a_proxy(service_env, tmp_path, "broker") as (server, api, proxy):
+        image_id = api.upload("unlucky.jpg", photo())["id"]
+        watcher = Subscription(api.base_url, TRANSPORT_WS, ids=[image_id])
+        try:
+            first = watcher.next_update()
+            assert first is not None and first["status"] == "PENDING"
+            # When the broker is unreachable while the image is deleted
+            proxy.cut()
+            _delete(api, image_id, "rest")
+            # Then the delete succeeded and its event is logged as lost; once the broker
+            # is back, the listener's resync finds the row gone
+            assert "could not publish the deleted event" in server.log()
+            proxy.restore()
+            rest = watcher.updates_until_complete()
+        finally:
+            watcher.close()
     assert [(u["status"], u["image"]) for u in rest] == [("DELETED", None)]
