@@ -313,6 +313,21 @@ def test_webp_renditions_of_an_animation_keep_its_frames_up_to_the_cap(
     assert {r.name for r in result.renditions} == {"thumb", "small", "large"}
 
 
+@pytest.mark.parametrize(
+    ("gif_loop", "webp_loop"), [(None, 1), (0, 0), (3, 3)], ids=["once", "forever", "3 loops"]
+)
+def test_an_animation_plays_as_often_as_its_original(
+    tmp_path: Path, gif_loop: int | None, webp_loop: int
+) -> None:
+    # Given an animated GIF without a loop count (it plays once), or with one
+    frames = [Image.new("RGB", (200, 100), colour) for colour in ("red", "lime", "blue")]
+    loop = {} if gif_loop is None else {"loop": gif_loop}
+    gif = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, **loop)
+    # Then its WebP renditions play as often (WebP's 0 is forever)
+    _, outputs = _run(tmp_path, gif, limits=Limits(max_animation_frames=10))
+    assert [outputs[name].info["loop"] for name in ("small", "large")] == [webp_loop] * 2
+
+
 def _two_page_tiff() -> bytes:
     """A scan of two pages: red, then blue."""
     pages = [Image.new("RGB", (200, 100), colour) for colour in ("red", "blue")]

@@ -61,13 +61,15 @@ def write_animated_webp(
         durations_ms.append(int(image.info.get("duration") or _DEFAULT_FRAME_MS))
     first, *rest = frames
     first.info = {}
+    # A GIF without a loop count plays once; to WebP, 0 would mean forever.
+    loop = image.info.get("loop")
     first.save(
         target,
         "WEBP",
         save_all=True,
         append_images=rest,
         duration=durations_ms,
-        loop=int(image.info.get("loop", 0)),
+        loop=1 if loop is None else int(loop),
         exif=b"",
         **encoder_options,
     )
