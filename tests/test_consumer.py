@@ -61,6 +61,32 @@ def test_a_pool_process_killed_while_idle_is_replaced_and_every_image_completes(
     assert httpx.get(readyz).json() == {"status": "ok", "database": "ok", "broker": "ok"}
 
 
+def test_a_worker_told_to_stop_does_not_wait_for_a_stuck_render(own: OwnServer) -> None:
+    # Given a worker whose only pool process is stuck mid-render (paused, as if in C code)
+    worker = own.launcher.start_worker({"WORKER_CONCURRENCY": "1", "JOB_TIMEOUT_S": "2"})
+    [pool_process] = worker.pool_processes()
+    os.kill(pool_process, signal.SIGSTOP)
+    stuck = own.api.upload("stuck.jpg", photo(640, 480))["id"]
+    wait_for(lambda: _status(own, stuck) == "PROCESSING", "the image processing")
+
+    # When the worker is told to stop
+    worker.popen.send_signal(signal.SIGTERM)
+
+    # Then it exits on its own, once its drain is over, and takes the stuck process with it
+    assert worker.popen.wait(timeout=60) == 0, worker.log()
+    wait_for(lambda: not Path(f"/proc/{pool_process}").exists() or _zombie(pool_process), "exit")
+    # And the job, handed back, completes in the next worker
+    own.launcher.start_worker()
+    assert own.api.wait_final(stuck)["status"] == "COMPLETED"
+
+
+def _zombie(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
 def test_a_pool_process_killed_mid_job_costs_that_job_one_attempt(own: OwnServer) -> None:
     # Given a worker whose only pool process is rendering an image (paused, so it stays busy)
     worker = own.launcher.start_worker({"WORKER_CONCURRENCY": "1"})

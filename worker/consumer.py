@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import Executor
+from concurrent.futures import Executor, Future
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
@@ -119,6 +119,9 @@ class JobConsumer:
         self._renditions = renditions
         self._limits = limits
         self._in_flight: set[asyncio.Task[None]] = set()
+        # Renders handed to the pool and not finished there, whatever became of the tasks
+        # waiting for them (closing the channel cancels those).
+        self._renders: set[Future[ProcessResult]] = set()
         self._slots = asyncio.Semaphore(concurrency)
         self._stopping = False
 
@@ -180,6 +183,15 @@ class JobConsumer:
             await asyncio.wait(set(self._in_flight), timeout=timeout_s)
 
     def close(self) -> None:
+        """Stop the pool, after ``drain``.
+
+        Rendering still going on then is for jobs the broker redelivers once this worker's
+        connection is closed: it is killed, not waited for, since a process stuck in C code
+        would otherwise hold the worker until it is killed from outside.
+        """
+        if any(not render.done() for render in list(self._renders)):
+            log.warning("jobs still rendering at shutdown: stopping their pool processes")
+            _kill_processes(self._executor)
         self._executor.shutdown(wait=True, cancel_futures=True)
 
     async def handle(self, message: AbstractIncomingMessage) -> JobOutcome:
@@ -384,9 +396,12 @@ class JobConsumer:
             self._replace_executor("a pool process died")
         executor = self._executor
         try:
-            future = loop.run_in_executor(executor, render)
+            future = executor.submit(render)
+            self._renders.add(future)
+            future.add_done_callback(self._renders.discard)
             return await asyncio.wait_for(
-                future, timeout=self._limits.time_limit_s + HARD_DEADLINE_GRACE_S
+                asyncio.wrap_future(future, loop=loop),
+                timeout=self._limits.time_limit_s + HARD_DEADLINE_GRACE_S,
             )
         except BrokenProcessPool:
             # A pool process died (OOM kill, segfault, SIGKILL), and ProcessPoolExecutor
@@ -413,8 +428,7 @@ class JobConsumer:
     def _replace_executor(self, why: str) -> None:
         log.error("%s: replacing the process pool", why)
         old, self._executor = self._executor, self._make_executor()
-        for process in list((getattr(old, "_processes", None) or {}).values()):
-            process.kill()
+        _kill_processes(old)
         old.shutdown(wait=False, cancel_futures=True)
 
     async def _fail(
@@ -432,6 +446,11 @@ class JobConsumer:
         self._progress.failed(image_id, error)
         await message.ack()
         return JobOutcome(image_id, "failed", error, reason=reason)
+
+
+def _kill_processes(executor: Executor) -> None:
+    for process in list((getattr(executor, "_processes", None) or {}).values()):
+        process.kill()
 
 
 def _is_broken(executor: Executor) -> bool:
