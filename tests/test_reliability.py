@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from infra.broker.messages import ImageJob
-from infra.broker.topology import DEAD_LETTER_QUEUE, JOB_QUEUE
+from infra.broker.topology import DEAD_LETTER_QUEUE, JOB_QUEUE, SET_ASIDE_QUEUE
 from infra.renditions import job_for
 from tests import broker
 from tests.client import Api
@@ -422,6 +422,8 @@ def test_the_same_job_published_twice_yields_one_result(isolated: Isolated) -> N
     assert row["status"] == "completed" and row["attempts"] == 1
     assert len(isolated.thumbnails()) == 1
     assert isolated.queue_depth(JOB_QUEUE) == 0
+    # And it waits in a queue of its own, where it holds back no retry's shorter delay
+    assert isolated.queue_depth(SET_ASIDE_QUEUE) == 1
 
 
 def test_a_retried_image_through_graphql(isolated: Isolated) -> None:

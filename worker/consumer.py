@@ -234,9 +234,7 @@ class JobConsumer:
                 # Another copy of this job is in progress (a publish repeated after a lost
                 # confirm). Look again once that holder must have finished or died,
                 # rather than trusting it blindly or working twice at once.
-                await self._requeuer.retry_later(
-                    message, attempts=attempts_made(message), delay_s=self._stale_after_s
-                )
+                await self._requeuer.set_aside(message, delay_s=self._stale_after_s)
                 await message.ack()
                 return JobOutcome(job.image_id, "deferred", "another delivery holds the image")
             # Deleted or final: a duplicate costs nothing.

@@ -9,8 +9,9 @@ from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 
 from infra.broker.topology import (
     DEAD_LETTER_QUEUE,
+    SET_ASIDE_QUEUE,
     declare_dead_letter_queue,
-    declare_retry_queue,
+    declare_delay_queue,
     persistent_json,
     retry_queue_name,
 )
@@ -37,7 +38,13 @@ class JobRequeuer:
         headers = {**_headers(message), ATTEMPT_HEADER: attempts}
         # This delivery reached the database: a later outage is waited for from the start.
         headers.pop(DATABASE_WAITS_HEADER, None)
-        await self._publish_delayed(message.body, headers, attempts, delay_s)
+        await self._publish_delayed(message.body, headers, retry_queue_name(attempts), delay_s)
+
+    async def set_aside(self, message: AbstractIncomingMessage, *, delay_s: float) -> None:
+        """Back on the job queue after ``delay_s``, as it is: another delivery holds its image."""
+        headers = _headers(message)
+        headers.pop(DATABASE_WAITS_HEADER, None)
+        await self._publish_delayed(message.body, headers, SET_ASIDE_QUEUE, delay_s)
 
     async def wait_for_database(
         self, message: AbstractIncomingMessage, *, waits: int, wait_attempt: int, delay_s: float
@@ -47,14 +54,13 @@ class JobRequeuer:
         ``delay_s`` must be attempt ``wait_attempt``'s backoff: it waits in that queue.
         """
         headers = {**_headers(message), DATABASE_WAITS_HEADER: waits}
-        await self._publish_delayed(message.body, headers, wait_attempt, delay_s)
+        await self._publish_delayed(message.body, headers, retry_queue_name(wait_attempt), delay_s)
 
     async def _publish_delayed(
-        self, body: bytes, headers: dict[str, Any], attempt: int, delay_s: float
+        self, body: bytes, headers: dict[str, Any], queue: str, delay_s: float
     ) -> None:
-        queue = retry_queue_name(attempt)
         if queue not in self._declared:
-            await declare_retry_queue(self._channel, attempt)
+            await declare_delay_queue(self._channel, queue)
             self._declared.add(queue)
         await self._channel.default_exchange.publish(
             persistent_json(body, headers=headers, expiration_s=delay_s), routing_key=queue

@@ -27,6 +27,12 @@ def retry_queue_name(attempt: int) -> str:
     return f"{JOB_QUEUE}.retry.{attempt}"
 
 
+SET_ASIDE_QUEUE = f"{JOB_QUEUE}.set_aside"
+"""Copies of a job put aside while another delivery holds its image, to look again once that
+delivery must have finished. They all wait the same time (the longest a job can run), so
+none of them sits in front of a retry's shorter delay."""
+
+
 EVENTS_EXCHANGE = "image_events"
 """Durable topic exchange for progress events; routing key ``image.<status>``."""
 
@@ -47,13 +53,15 @@ async def declare_dead_letter_queue(channel: AbstractChannel) -> AbstractQueue:
     return await channel.declare_queue(DEAD_LETTER_QUEUE, durable=True)
 
 
-async def declare_retry_queue(channel: AbstractChannel, attempt: int) -> AbstractQueue:
+async def declare_delay_queue(channel: AbstractChannel, name: str) -> AbstractQueue:
+    """A retry queue or the set-aside queue: its messages go back to the job queue when
+    their expiration (set per message) comes."""
     # Expired messages dead-letter straight back onto the job queue. The job queue
     # itself keeps the original design's plain declaration (no arguments), so producers
     # written against it can still declare it; the worker moves poison jobs to the
     # dead-letter queue itself instead of relying on a dead-letter exchange.
     return await channel.declare_queue(
-        retry_queue_name(attempt),
+        name,
         durable=True,
         arguments={"x-dead-letter-exchange": "", "x-dead-letter-routing-key": JOB_QUEUE},
     )
