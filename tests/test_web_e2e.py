@@ -21,6 +21,7 @@ from tests.client import Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
 from tests.images import encode
 from tests.processes import REPO_ROOT
+from tests.scraping import scrape, value, wait_for
 from tests.services import require
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -185,13 +186,19 @@ def test_the_app_works_on_a_phone_and_with_the_keyboard(
 def test_an_image_deleted_elsewhere_leaves_an_open_gallery(browser: Browser, api: Api) -> None:
     # Given an open gallery showing a completed image
     leaving_id = api.wait_final(api.upload("leaving.jpg", scene(300, 200, 90))["id"])["id"]
+    streams_before = value(scrape(api.base_url), "imagequeue_subscriptions_active")
     page = browser.new_page(viewport=DESKTOP)
     page.set_default_timeout(TIMEOUT_MS)
     page.goto(f"{api.base_url}/#/")
     grid = page.get_by_role("list", name="Images")
     leaving = grid.get_by_role("link", name=re.compile(r"^leaving\.jpg"))
     expect(leaving).to_be_visible(timeout=TIMEOUT_MS)
-    # And its live stream running: an upload made after the page loaded appears on its own
+    # And its live stream running (the first page can show before the stream is open):
+    # an upload made after that appears on its own
+    wait_for(
+        lambda: value(scrape(api.base_url), "imagequeue_subscriptions_active") > streams_before,
+        "the gallery's live stream to open",
+    )
     api.upload("arriving.jpg", scene(300, 200, 30))
     arriving = grid.get_by_role("link", name=re.compile(r"^arriving\.jpg"))
     expect(arriving).to_be_visible(timeout=TIMEOUT_MS)
