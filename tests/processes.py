@@ -17,7 +17,7 @@ import httpx
 
 from tests.client import Api
 from tests.services import AMQP_HOST, AMQP_PORT, PG_PORT, free_port, own_database_and_vhost
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import TcpProxy, proxied
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -177,18 +177,14 @@ def server_behind_a_proxy(
     through a proxy the test can cut: an outage for that server alone, while the shared
     PostgreSQL and RabbitMQ keep serving every other test."""
     host, port = ("127.0.0.1", PG_PORT) if service == "database" else (AMQP_HOST, AMQP_PORT)
-    proxy = TcpProxy(host, port)
-    proxy.restore()
-    try:
-        with own_database_and_vhost() as (database_url, amqp_url):
-            urls = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url}
-            name = "DATABASE_URL" if service == "database" else "AMQP_URL"
-            proxied = urls[name].replace(f"{host}:{port}/", f"127.0.0.1:{proxy.port}/")
-            assert proxied != urls[name]
+    name = "DATABASE_URL" if service == "database" else "AMQP_URL"
+    with own_database_and_vhost() as (database_url, amqp_url):
+        urls = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url}
+        with proxied(urls[name], host, port) as (through_proxy, proxy):
             env = {
                 **service_env,
                 **urls,
-                name: proxied,
+                name: through_proxy,
                 "STORAGE_DIR": str(tmp_path / "storage"),
             }
             with launcher(env, tmp_path) as running:
@@ -198,5 +194,3 @@ def server_behind_a_proxy(
                     yield server, api, proxy
                 finally:
                     api.close()
-    finally:
-        proxy.cut()

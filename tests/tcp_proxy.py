@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from tests.services import free_port
 
@@ -94,3 +94,17 @@ class TcpProxy:
         # One side ended: end the other, so the peer sees the close too.
         with contextlib.suppress(OSError):
             sink.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def proxied(url: str, host: str, port: int) -> Iterator[tuple[str, TcpProxy]]:
+    """``url``, which reaches ``host:port``, rewritten to go through a proxy of its own,
+    and that proxy: listening at first, cut when the block ends."""
+    proxy = TcpProxy(host, port)
+    proxy.restore()
+    try:
+        through_proxy = url.replace(f"{host}:{port}/", f"127.0.0.1:{proxy.port}/")
+        assert through_proxy != url
+        yield through_proxy, proxy
+    finally:
+        proxy.cut()

@@ -20,7 +20,7 @@ from tests.images import encode, photo
 from tests.processes import OwnServer, Process, own_server
 from tests.scraping import wait_for
 from tests.services import PG_PORT, free_port
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import proxied
 from worker.retries import RetryPolicy, database_unavailable, is_transient
 
 # Quick retries, so a test that pays an attempt does not wait out a production backoff.
@@ -159,12 +159,7 @@ def test_a_worker_cut_off_from_the_database_waits_for_it_without_using_attempts(
 ) -> None:
     # Given a worker allowed two attempts per job, whose only way to PostgreSQL is a proxy
     # (an outage of its own: the shared PostgreSQL keeps serving every other test)
-    proxy = TcpProxy("127.0.0.1", PG_PORT)
-    proxy.restore()
-    try:
-        database_url = own.env["DATABASE_URL"]
-        proxied_url = database_url.replace(f"127.0.0.1:{PG_PORT}", f"127.0.0.1:{proxy.port}")
-        assert proxied_url != database_url
+    with proxied(own.env["DATABASE_URL"], "127.0.0.1", PG_PORT) as (proxied_url, proxy):
         worker = own.launcher.start_worker({"DATABASE_URL": proxied_url, "MAX_ATTEMPTS": "2"})
 
         # When the database is out of its reach while images arrive
@@ -191,8 +186,6 @@ def test_a_worker_cut_off_from_the_database_waits_for_it_without_using_attempts(
         assert broker.queue_depth(own.env["AMQP_URL"], DEAD_LETTER_QUEUE) == 0
         images = [own.api.wait_final(str(image_id)) for image_id in ids]
         assert [(image["status"], image["attempts"]) for image in images] == [("COMPLETED", 1)] * 3
-    finally:
-        proxy.cut()
 
 
 def test_waits_for_the_database_back_off_as_retries_do_up_to_the_cap() -> None:

@@ -15,7 +15,7 @@ from tests.images import photo
 from tests.processes import Launcher, Process, own_server
 from tests.scraping import Samples, scrape, value, wait_for
 from tests.services import PG_PORT, free_port
-from tests.tcp_proxy import TcpProxy
+from tests.tcp_proxy import proxied
 
 
 @dataclass
@@ -161,11 +161,7 @@ def test_readyz_turns_503_while_the_database_is_unreachable_and_200_after(
 ) -> None:
     # A proxy of this test's own stands between one server and PostgreSQL; cutting it is
     # an outage for that server alone (the shared PostgreSQL keeps serving other tests).
-    proxy = TcpProxy("127.0.0.1", PG_PORT)
-    proxy.restore()
-    try:
-        proxied_url = own.database_url.replace(f"127.0.0.1:{PG_PORT}", f"127.0.0.1:{proxy.port}")
-        assert proxied_url != own.database_url
+    with proxied(own.database_url, "127.0.0.1", PG_PORT) as (proxied_url, proxy):
         _, base_url = own.launcher.start_server({"DATABASE_URL": proxied_url})
         ready = httpx.get(f"{base_url}/readyz")
         assert ready.status_code == 200
@@ -180,5 +176,3 @@ def test_readyz_turns_503_while_the_database_is_unreachable_and_200_after(
 
         proxy.restore()
         wait_for(lambda: httpx.get(f"{base_url}/readyz").status_code == 200, "/readyz 200")
-    finally:
-        proxy.cut()
