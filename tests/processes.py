@@ -86,8 +86,11 @@ class Launcher:
         self.started.append(process)
         return process
 
-    def start_server(self, extra_env: dict[str, str] | None = None) -> tuple[Process, str]:
-        port = free_port()
+    def start_server(
+        self, extra_env: dict[str, str] | None = None, *, port: int | None = None
+    ) -> tuple[Process, str]:
+        """A server on ``port`` (a restart reuses the last one's), by default a free one."""
+        port = port or free_port()
         process = self.start("server", "serve", "--port", str(port), extra_env=extra_env)
         base_url = f"http://127.0.0.1:{port}"
         wait_healthy(base_url, process)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from urllib.parse import quote
 
@@ -61,7 +62,7 @@ def unique_name(prefix: str) -> str:
     return f"{prefix}_{os.getpid()}_{secrets.token_hex(4)}"
 
 
-async def _admin(sql: str) -> None:
+async def _execute_as_admin(sql: str) -> None:
     connection = await asyncpg.connect(PG_ADMIN_DSN)
     try:
         await connection.execute(sql)
@@ -69,15 +70,22 @@ async def _admin(sql: str) -> None:
         await connection.close()
 
 
+def _admin(sql: str) -> None:
+    """Run ``sql`` as the admin, also from a test whose thread has a running event loop
+    (Playwright's sync API keeps one), where ``asyncio.run`` refuses to start."""
+    with ThreadPoolExecutor(max_workers=1) as thread:
+        thread.submit(asyncio.run, _execute_as_admin(sql)).result()
+
+
 def create_database() -> str:
     name = unique_name("imagequeue_test")
-    asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    _admin(f'CREATE DATABASE "{name}"')
     return f"postgresql://postgres@127.0.0.1:{PG_PORT}/{name}"
 
 
 def drop_database(url: str) -> None:
     name = url.rsplit("/", 1)[-1]
-    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 _RABBITMQCTL_UNAVAILABLE = 69

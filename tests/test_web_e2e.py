@@ -12,6 +12,7 @@ import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image, ImageDraw
@@ -20,7 +21,7 @@ from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwr
 from tests.client import Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
 from tests.images import encode
-from tests.processes import REPO_ROOT
+from tests.processes import REPO_ROOT, own_server
 from tests.scraping import scrape, value, wait_for
 from tests.services import require
 
@@ -209,3 +210,36 @@ def test_an_image_deleted_elsewhere_leaves_an_open_gallery(browser: Browser, api
     # Then it leaves the gallery without a reload
     expect(leaving).to_have_count(0, timeout=TIMEOUT_MS)
     expect(arriving).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def test_an_open_gallery_catches_up_after_the_server_restarts(
+    browser: Browser, service_env: dict[str, str], tmp_path: Path
+) -> None:
+    with own_server(service_env, tmp_path, {}) as own:
+        # Given an open gallery, its live stream running, showing an image that waits for
+        # a worker (this stack has none yet)
+        own.api.upload("waiting.jpg", scene(300, 200, 200))
+        base_url = own.api.base_url
+        page = browser.new_page(viewport=DESKTOP)
+        page.set_default_timeout(TIMEOUT_MS)
+        page.goto(f"{base_url}/#/")
+        card = page.get_by_test_id("image-card").filter(has_text="waiting.jpg")
+        expect(card).to_have_attribute("data-status", "PENDING")
+        wait_for(
+            lambda: value(scrape(base_url), "imagequeue_subscriptions_active") == 1,
+            "the gallery's live stream to open",
+        )
+
+        # When the server stops, a worker processes the image while no server listens for
+        # its events, and the server comes back on the same address
+        own.server.stop()
+        paused = page.get_by_text("Live updates paused: reconnecting to the server")
+        expect(paused).to_be_visible()
+        worker = own.launcher.start_worker()
+        wait_for(lambda: "job completed" in worker.log(), "the worker to process the image")
+        own.launcher.start_server(port=urlsplit(base_url).port)
+
+        # Then the page reconnects, says so, and shows the image completed, without a reload
+        expect(card).to_have_attribute("data-status", "COMPLETED", timeout=TIMEOUT_MS)
+        expect(paused).to_have_count(0)
+        page.close()

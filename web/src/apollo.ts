@@ -1,27 +1,57 @@
-import { ApolloClient, ApolloLink, InMemoryCache } from "@apollo/client";
+import { ApolloClient, ApolloLink, InMemoryCache, type Reference } from "@apollo/client";
 import { GraphQLWsLink } from "@apollo/client/link/subscriptions";
 import { OperationTypeNode } from "graphql";
 import { createClient } from "graphql-ws";
 import UploadHttpLink from "apollo-upload-client/UploadHttpLink.mjs";
 
 import type { ImagesData } from "./graphql/types";
+import { ConnectionStatus } from "./live/connection";
+import { LiveFreshness } from "./live/freshness";
 import { xhrFetch } from "./xhrFetch";
 
-type Edges = ImagesData["images"]["edges"];
+type Images = ImagesData["images"];
+type Edges = Images["edges"];
 
-function createCache(): InMemoryCache {
+/**
+ * One list per status filter. A later page (`after`) is appended. The first page fetched
+ * again (on reconnect) replaces the head and keeps the pages loaded below it, so a reader
+ * who scrolled down keeps their place, unless it no longer reaches them: with more new
+ * images than a page, the gap between would never be shown, so the old pages go.
+ */
+export function mergeImagePages(
+  existing: Images | undefined,
+  incoming: Images,
+  after: unknown,
+  idOf: (node: Edges[number]["node"]) => number,
+): Images {
+  if (!existing) return incoming;
+  if (after) {
+    // A page read after uploads moved the list on may repeat an image already shown.
+    const shown = new Set(existing.edges.map((edge) => idOf(edge.node)));
+    const added = incoming.edges.filter((edge) => !shown.has(idOf(edge.node)));
+    return { ...incoming, edges: [...existing.edges, ...added] };
+  }
+  if (!incoming.pageInfo.hasNextPage || incoming.edges.length === 0) return incoming;
+  // Ids are assigned in upload order and the list is newest first.
+  const oldestFetched = idOf(incoming.edges[incoming.edges.length - 1].node);
+  const reaches = existing.edges.some((edge) => idOf(edge.node) >= oldestFetched);
+  const below: Edges = existing.edges.filter((edge) => idOf(edge.node) < oldestFetched);
+  if (!reaches || below.length === 0) return incoming;
+  return { ...incoming, edges: [...incoming.edges, ...below], pageInfo: existing.pageInfo };
+}
+
+export function createCache(): InMemoryCache {
   return new InMemoryCache({
     typePolicies: {
       Query: {
         fields: {
           images: {
-            // One list per status filter; pages (`after`) append to it.
             keyArgs: ["status"],
-            merge(existing: ImagesData["images"] | undefined, incoming: ImagesData["images"], { args }) {
-              if (!existing || !args?.after) return incoming;
-              const edges: Edges = [...existing.edges, ...incoming.edges];
-              return { ...incoming, edges };
-            },
+            // Nodes are cache references here, so their ids are read through the cache.
+            merge: (existing: Images | undefined, incoming: Images, { args, readField }) =>
+              mergeImagePages(existing, incoming, args?.after, (node) =>
+                Number(readField("id", node as unknown as Reference)),
+              ),
           },
         },
       },
@@ -29,12 +59,20 @@ function createCache(): InMemoryCache {
   });
 }
 
+const MAX_RETRY_WAIT_MS = 10_000;
+
+/** Exponential backoff with jitter, capped: a page left open reconnects soon after a restart. */
+export function retryWaitMs(retries: number, random: () => number = Math.random): number {
+  return Math.min(1000 * 2 ** retries, MAX_RETRY_WAIT_MS) + Math.floor(random() * 1000);
+}
+
 function webSocketUrl(location: Location = window.location): string {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}/graphql`;
 }
 
-export function createApolloClient(): ApolloClient {
+export function createApolloClient(connection: ConnectionStatus = new ConnectionStatus()): ApolloClient {
+  const freshness = new LiveFreshness();
   const http = new UploadHttpLink({
     uri: "/graphql",
     fetch: xhrFetch as typeof fetch,
@@ -49,14 +87,28 @@ export function createApolloClient(): ApolloClient {
       // state from the database, so nothing is lost.
       retryAttempts: Infinity,
       shouldRetry: () => true,
+      retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, retryWaitMs(retries))),
+      on: {
+        // The watch-all stream has no current state to start from: what happened before it
+        // was open (while the first page loaded, or while the socket was down) is read
+        // again. After a macrotask, so the stream's subscribe message has gone out first.
+        connected: () => {
+          connection.connected();
+          setTimeout(() => void client.refetchQueries({ include: "active" }), 0);
+        },
+        closed: () => connection.closed(),
+      },
     }),
   );
-  return new ApolloClient({
-    link: ApolloLink.split(
-      (operation) => operation.operationType === OperationTypeNode.SUBSCRIPTION,
-      ws,
-      http,
-    ),
+  const client = new ApolloClient({
+    link: ApolloLink.from([
+      freshness.link,
+      ApolloLink.split((operation) => operation.operationType === OperationTypeNode.SUBSCRIPTION, ws, http),
+    ]),
     cache: createCache(),
+    // A refetch when the socket connects must read the database after the stream opened;
+    // merged into a request already on its way, it would get an older answer.
+    queryDeduplication: false,
   });
+  return client;
 }

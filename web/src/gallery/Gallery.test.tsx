@@ -1,6 +1,7 @@
 import { ApolloClient, ApolloLink, InMemoryCache } from "@apollo/client";
 import { ApolloProvider } from "@apollo/client/react";
 import { act, render, screen, waitFor } from "@testing-library/react";
+import userEvent from "@testing-library/user-event";
 import { Observable, Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 
@@ -8,11 +9,11 @@ import type { ImageCard, ImageUpdate } from "../graphql/types";
 import { LiveUpdates } from "../live/LiveUpdates";
 import { Gallery } from "./Gallery";
 
-const card = (id: string, filename: string): ImageCard => ({
+const card = (id: string, filename: string, status: ImageCard["status"] = "COMPLETED"): ImageCard => ({
   __typename: "Image",
   id,
   filename,
-  status: "COMPLETED",
+  status,
   error: null,
   thumbnailUrl: `/api/thumbnails/${id}`,
   placeholder: null,
@@ -31,7 +32,7 @@ const update = (id: string, status: ImageUpdate["status"], image: ImageCard | nu
 });
 
 /** A fake server listing two images; the test decides what the watch-all stream says. */
-function fakeServer(stream: Subject<ImageUpdate>): ApolloLink {
+function fakeServer(stream: Subject<ImageUpdate>, status: ImageCard["status"] = "COMPLETED"): ApolloLink {
   return new ApolloLink((operation) => {
     if (operation.operationName === "Images") {
       return new Observable((observer) => {
@@ -40,8 +41,8 @@ function fakeServer(stream: Subject<ImageUpdate>): ApolloLink {
             images: {
               __typename: "ImageConnection",
               edges: [
-                { __typename: "ImageEdge", cursor: "c2", node: card("2", "dog.jpg") },
-                { __typename: "ImageEdge", cursor: "c1", node: card("1", "cat.jpg") },
+                { __typename: "ImageEdge", cursor: "c2", node: card("2", "dog.jpg", status) },
+                { __typename: "ImageEdge", cursor: "c1", node: card("1", "cat.jpg", status) },
               ],
               pageInfo: { __typename: "PageInfo", hasNextPage: false, endCursor: "c1" },
             },
@@ -79,5 +80,27 @@ describe("Gallery", () => {
     await waitFor(() => expect(screen.getAllByTestId("image-card")).toHaveLength(1));
     expect(screen.getByText("cat.jpg")).toBeInTheDocument();
     expect(screen.queryByText("dog.jpg")).toBeNull();
+  });
+
+  it("takes a card out of a status filter once the image leaves that status", async () => {
+    // Given the gallery filtered to pending images, two of them
+    const stream = new Subject<ImageUpdate>();
+    const client = new ApolloClient({ link: fakeServer(stream, "PENDING"), cache: new InMemoryCache() });
+    render(
+      <ApolloProvider client={client}>
+        <LiveUpdates>
+          <Gallery canRetry={false} />
+        </LiveUpdates>
+      </ApolloProvider>,
+    );
+    await userEvent.selectOptions(screen.getByRole("combobox", { name: "Status" }), "pending");
+    expect(await screen.findAllByTestId("image-card")).toHaveLength(2);
+
+    // When one of them completes
+    act(() => stream.next(update("2", "COMPLETED", card("2", "dog.jpg"))));
+
+    // Then only the other is listed
+    await waitFor(() => expect(screen.getAllByTestId("image-card")).toHaveLength(1));
+    expect(screen.getByText("cat.jpg")).toBeInTheDocument();
   });
 });

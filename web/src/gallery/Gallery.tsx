@@ -13,6 +13,8 @@ export function Gallery({ canRetry }: { canRetry: boolean }) {
   const [status, setStatus] = useState<StoredStatus | null>(null);
   const { data, loading, error, fetchMore } = useQuery(IMAGES, {
     variables: { first: PAGE_SIZE, status },
+    // A filter chosen again shows its cached list at once and reads it again meanwhile.
+    fetchPolicy: "cache-and-network",
     notifyOnNetworkStatusChange: true,
   });
   const live = useLive();
@@ -29,8 +31,10 @@ export function Gallery({ canRetry }: { canRetry: boolean }) {
   fresh.sort((a, b) => Number(b.id) - Number(a.id));
   // A deleted image leaves the gallery as soon as its DELETED event arrives, from this
   // page's Delete button or any other client; the list from the server no longer has it.
+  // The cache holds each image's current status, so a card that left the chosen status
+  // (a PENDING one completed) leaves the filtered list.
   const images = [...fresh, ...edges.map((edge) => edge.node)].filter(
-    (image) => live.latest.get(image.id)?.status !== "DELETED",
+    (image) => live.latest.get(image.id)?.status !== "DELETED" && (!status || image.status === status),
   );
 
   const loadMore = () => {

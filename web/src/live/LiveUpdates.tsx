@@ -1,11 +1,17 @@
-import { useSubscription } from "@apollo/client/react";
-import { createContext, useContext, useRef, useState, type ReactNode } from "react";
+import { useApolloClient, useSubscription } from "@apollo/client/react";
+import { createContext, useContext, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 
 import { IMAGE_UPDATES } from "../graphql/operations";
 import type { ImageUpdate } from "../graphql/types";
+import { ConnectionStatus } from "./connection";
+
+/** Images whose latest event is kept; a page left open for days must not grow for ever. */
+export const MAX_LIVE_IMAGES = 2_000;
+/** New uploads shown above the gallery's first page. */
+export const MAX_NEW_IDS = 200;
 
 export interface Live {
-  /** Latest event per image id seen since the page loaded. */
+  /** Latest event per image id seen since the page loaded (the most recent images). */
   latest: ReadonlyMap<string, ImageUpdate>;
   /**
    * Ids first seen on the stream, most recent first: uploads from this page or any other
@@ -24,25 +30,68 @@ export function useLive(): Live {
 }
 
 /** One `imageUpdates` subscription without ids for the whole page. */
-export function LiveUpdates({ children }: { children: ReactNode }) {
+export function LiveUpdates({ children, connection }: { children: ReactNode; connection?: ConnectionStatus }) {
+  const [ownConnection] = useState(() => connection ?? new ConnectionStatus());
+  const client = useApolloClient();
   const latest = useRef(new Map<string, ImageUpdate>());
+  const deleted = useRef(new Set<string>());
   const [live, setLive] = useState<Live>(EMPTY);
-  useSubscription(IMAGE_UPDATES, {
+  const { restart } = useSubscription(IMAGE_UPDATES, {
     variables: { ids: null },
     onData: ({ data }) => {
       const update = data.data?.imageUpdates;
       if (!update) return;
       // Nothing follows a DELETED (the server drops a worker's late reports; this is the
       // same rule for events that reach the page out of order).
-      if (latest.current.get(update.id)?.status === "DELETED") return;
+      if (deleted.current.has(update.id)) return;
+      if (update.status === "DELETED") {
+        remember(deleted.current, update.id, MAX_LIVE_IMAGES);
+        // Out of the cache, so every list drops it, however old the image.
+        client.cache.evict({ id: client.cache.identify({ __typename: "Image", id: update.id }) });
+        client.cache.gc();
+      }
       const isNew = !latest.current.has(update.id);
+      latest.current.delete(update.id);
       latest.current.set(update.id, update);
+      if (latest.current.size > MAX_LIVE_IMAGES) latest.current.delete(latest.current.keys().next().value!);
       setLive((previous) => ({
         latest: latest.current,
-        newIds: isNew ? [update.id, ...previous.newIds] : previous.newIds,
+        newIds: isNew ? [update.id, ...previous.newIds.slice(0, MAX_NEW_IDS - 1)] : previous.newIds,
         eventCount: previous.eventCount + 1,
       }));
     },
+    // Only a close graphql-ws deems fatal gets here; it retries everything else itself.
+    onError: () => ownConnection.set("stopped"),
   });
-  return <LiveContext.Provider value={live}>{children}</LiveContext.Provider>;
+  const state = useSyncExternalStore(ownConnection.subscribe, ownConnection.get);
+  return (
+    <LiveContext.Provider value={live}>
+      {state === "reconnecting" && (
+        <p className="connection" role="status">
+          Live updates paused: reconnecting to the server…
+        </p>
+      )}
+      {state === "stopped" && (
+        <p className="connection" role="alert">
+          Live updates stopped.{" "}
+          <button
+            type="button"
+            onClick={() => {
+              ownConnection.set("connecting");
+              restart();
+            }}
+          >
+            Reconnect
+          </button>
+        </p>
+      )}
+      {children}
+    </LiveContext.Provider>
+  );
+}
+
+/** Adds `id`, forgetting the oldest beyond `limit`. */
+function remember(ids: Set<string>, id: string, limit: number): void {
+  ids.add(id);
+  if (ids.size > limit) ids.delete(ids.values().next().value!);
 }

@@ -1,0 +1,71 @@
+import { ApolloLink } from "@apollo/client";
+import { OperationTypeNode } from "graphql";
+import { map } from "rxjs";
+
+import type { ImageUpdate } from "../graphql/types";
+
+const MAX_REMEMBERED_IMAGES = 5_000;
+
+type Json = Record<string, unknown>;
+
+/**
+ * Keeps a query's answer from undoing a live event that overtook it.
+ *
+ * A query reads the database at some moment; an event for a change made after that moment
+ * can reach the page over the WebSocket before the query's answer arrives over HTTP.
+ * Written to the cache last, the answer would put the older state back for good (a
+ * COMPLETED image shown processing). So each Image in a query's answer takes the card
+ * fields of the last event for it received since the query was sent. Events for one image
+ * arrive in the order they happened, so the last one received is never older than the
+ * answer unless a newer one is still on its way, and that one is written when it lands.
+ */
+export class LiveFreshness {
+  private received = 0;
+  private readonly latest = new Map<string, { sequence: number; image: Json | null }>();
+
+  readonly link = new ApolloLink((operation, forward) => {
+    const sentAfter = this.received;
+    const isQuery = operation.operationType === OperationTypeNode.QUERY;
+    return forward(operation).pipe(
+      map((result) => {
+        const data = result.data as Json | null | undefined;
+        if (!data) return result;
+        if (operation.operationType === OperationTypeNode.SUBSCRIPTION) {
+          this.record(data.imageUpdates as ImageUpdate | undefined);
+        } else if (isQuery) {
+          this.refresh(data, sentAfter);
+        }
+        return result;
+      }),
+    );
+  });
+
+  private record(update: ImageUpdate | undefined): void {
+    if (!update) return;
+    this.received += 1;
+    // Re-inserted, so the map's order is the order of the latest events.
+    this.latest.delete(update.id);
+    this.latest.set(update.id, { sequence: this.received, image: update.image as Json | null });
+    if (this.latest.size > MAX_REMEMBERED_IMAGES) {
+      this.latest.delete(this.latest.keys().next().value as string);
+    }
+  }
+
+  private refresh(value: unknown, sentAfter: number): void {
+    if (Array.isArray(value)) {
+      for (const item of value) this.refresh(item, sentAfter);
+      return;
+    }
+    if (value === null || typeof value !== "object") return;
+    const node = value as Json;
+    if (node.__typename === "Image" && typeof node.id === "string") {
+      const newer = this.latest.get(node.id);
+      if (newer && newer.sequence > sentAfter && newer.image) {
+        for (const key of Object.keys(node)) {
+          if (key in newer.image) node[key] = newer.image[key];
+        }
+      }
+    }
+    for (const child of Object.values(node)) this.refresh(child, sentAfter);
+  }
+}
