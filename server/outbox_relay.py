@@ -74,12 +74,17 @@ class OutboxRelay(BackgroundLoop):
         published: list[int] = []
         async with self._pool.acquire() as connection, connection.transaction():
             for entry in await outbox.claim_batch(connection, limit=_BATCH_SIZE):
+                pending = ImageEvent(entry.image_id, "pending", 0.0, "queued")
                 try:
-                    # PENDING first: once the job is out, a worker's PROCESSING may follow.
-                    pending = ImageEvent(entry.image_id, "pending", 0.0, "queued")
-                    await self._events.publish(pending)
-                    # As committed with the row: the job is passed on, not decoded again.
-                    await self._publisher.publish(entry.image_id, entry.job)
+                    # PENDING before the job, since a worker's PROCESSING may follow the job
+                    # at once, but without waiting for its confirm: both go out on one
+                    # channel, whose lock the first publish takes before the second starts,
+                    # and the broker keeps a channel's order. One round trip fewer before
+                    # a worker can start. The job is passed on as committed with the row.
+                    await asyncio.gather(
+                        self._events.publish(pending),
+                        self._publisher.publish(entry.image_id, entry.job),
+                    )
                 except Exception as exc:
                     failure = exc
                     break
