@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from dataclasses import dataclass
 
 import aio_pika
-import asyncpg
 from aio_pika.abc import AbstractIncomingMessage
 
-from infra.broker.connection import connect
+from cli.services import broker, database
 from infra.broker.messages import DecodeError, ImageJob
 from infra.broker.topology import declare_dead_letter_queue
 from infra.db import outbox
@@ -65,7 +65,7 @@ async def _take_all(channel: aio_pika.abc.AbstractChannel) -> list[AbstractIncom
 
 
 async def list_dead_letters(settings: Settings) -> list[DeadLetter]:
-    connection = await connect(settings, client_name="imagequeue-dlq")
+    connection = await broker(settings, client_name="imagequeue-dlq")
     async with connection:
         channel = await connection.channel()
         taken = await _take_all(channel)
@@ -76,13 +76,12 @@ async def list_dead_letters(settings: Settings) -> list[DeadLetter]:
 
 
 async def replay(settings: Settings, image_ids: set[int] | None) -> dict[str, list[str]]:
-    """Replay the dead letters of ``image_ids`` (all when None); what happened to each."""
-    report: dict[str, list[str]] = {"replayed": [], "dropped": [], "kept": []}
-    db = await asyncpg.connect(
-        settings.database_url.get_secret_value(), timeout=settings.db_timeout_s
-    )
-    try:
-        connection = await connect(settings, client_name="imagequeue-dlq")
+    """Replay the dead letters of ``image_ids`` (all when None); what happened to each,
+    and under ``missing`` the ids asked for that have no dead letter."""
+    report: dict[str, list[str]] = {"replayed": [], "dropped": [], "kept": [], "missing": []}
+    found: set[int] = set()
+    async with database(settings) as db:
+        connection = await broker(settings, client_name="imagequeue-dlq")
         async with connection:
             channel = await connection.channel()
             for message in await _take_all(channel):
@@ -95,6 +94,7 @@ async def replay(settings: Settings, image_ids: set[int] | None) -> dict[str, li
                 if image_ids is not None and job.image_id not in image_ids:
                     await message.nack(requeue=True)
                     continue
+                found.add(job.image_id)
                 record = await outbox.requeue_failed(db, job.image_id, job)
                 if record is None:
                     # Deleted, or already processed again: the letter has nothing to do.
@@ -102,12 +102,13 @@ async def replay(settings: Settings, image_ids: set[int] | None) -> dict[str, li
                 else:
                     report["replayed"].append(f"image {letter.image_id}")
                 await message.ack()
-    finally:
-        await db.close()
+    missing = sorted((image_ids or set()) - found)
+    report["missing"] = [f"image {image_id}" for image_id in missing]
     return report
 
 
-def run_dlq(settings: Settings, action: str, ids: list[str], *, as_json: bool) -> int:
+def run_dlq(settings: Settings, action: str, ids: list[int], *, as_json: bool) -> int:
+    """List or replay; the exit code: 1 when an image asked for has no dead letter."""
     if action == "list":
         letters = asyncio.run(list_dead_letters(settings))
         if as_json:
@@ -121,12 +122,15 @@ def run_dlq(settings: Settings, action: str, ids: list[str], *, as_json: bool) -
                     f"{letter.dead_lettered_at}  {letter.reason}"
                 )
         return 0
-    selected = {int(i) for i in ids} if ids else None
-    report = asyncio.run(replay(settings, selected))
+    report = asyncio.run(replay(settings, set(ids) if ids else None))
     if as_json:
         print(json.dumps(report, indent=2))
     else:
         for outcome, entries in report.items():
-            for entry in entries:
-                print(f"{outcome}: {entry}")
-    return 0
+            if outcome != "missing":
+                for entry in entries:
+                    print(f"{outcome}: {entry}")
+        for entry in report["missing"]:
+            # A mistyped id, or one replayed already: either way, not what was asked for.
+            print(f"not in the dead-letter queue: {entry}", file=sys.stderr)
+    return 1 if report["missing"] else 0

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from cli.remote import DEFAULT_URL, run_upload, run_watch
+from cli.remote import EXIT_INTERRUPTED, FALLBACK_URL, URL_ENV, default_url
 from infra.logs import configure_logging
 from infra.settings import Settings
 
@@ -40,31 +40,72 @@ def build_parser() -> argparse.ArgumentParser:
 
     dlq = commands.add_parser("dlq", help="list or replay the dead-letter queue")
     dlq.add_argument("action", choices=["list", "replay"])
-    dlq.add_argument("ids", nargs="*", metavar="IMAGE_ID", help="replay only these images")
+    dlq.add_argument(
+        "ids", nargs="*", type=int, metavar="IMAGE_ID", help="replay only these images"
+    )
     dlq.add_argument("--json", action="store_true", help="print JSON")
 
-    upload = commands.add_parser("upload", help="upload files or folders to a running server")
+    url_help = f"GraphQL endpoint (default: ${URL_ENV} if set, else {FALLBACK_URL})"
+    upload = commands.add_parser(
+        "upload",
+        help="upload files or folders to a running server",
+        description=(
+            "Exit status: 0 all accepted (with --wait: all completed), 1 any file rejected, "
+            "failed, deleted or unfinished, or the server unreachable, 2 a path cannot be "
+            "read (nothing is uploaded), 130 interrupted."
+        ),
+    )
     upload.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     upload.add_argument(
         "--wait",
         action="store_true",
-        help="show progress until each is completed, failed or deleted",
+        help="show progress until each is completed, failed or deleted; "
+        "reconnects if the server restarts",
     )
-    upload.add_argument("--url", default=DEFAULT_URL, help=f"GraphQL endpoint ({DEFAULT_URL})")
+    upload.add_argument(
+        "--timeout-s",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="with --wait: stop waiting after this long; unfinished files count as failed "
+        "(default: wait as long as it takes)",
+    )
+    upload.add_argument("--url", default=default_url(), help=url_help)
 
-    watch = commands.add_parser("watch", help="print live events (all images, or the IDS given)")
+    watch = commands.add_parser(
+        "watch",
+        help="print live events (all images, or the IDS given)",
+        description=(
+            "Reconnects if the server restarts. Exit status: 0 the images given are all "
+            "final, 1 the server cannot be reached, 130 interrupted (Ctrl-C)."
+        ),
+    )
     watch.add_argument("ids", nargs="*", metavar="ID")
-    watch.add_argument("--url", default=DEFAULT_URL, help=f"GraphQL endpoint ({DEFAULT_URL})")
+    watch.add_argument("--url", default=default_url(), help=url_help)
     return parser
 
 
+def _positive_seconds(text: str) -> float:
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"not a positive number of seconds: {text!r}")
+    return seconds
+
+
 def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     # Clients of a running server: they need its URL, not the server's settings.
-    if args.command == "upload":
-        sys.exit(run_upload(args.url, args.paths, wait=args.wait))
-    if args.command == "watch":
-        sys.exit(run_watch(args.url, args.ids))
+    if args.command in ("upload", "watch"):
+        if args.command == "upload" and args.timeout_s is not None and not args.wait:
+            parser.error("--timeout-s needs --wait")
+        try:
+            sys.exit(_run_client(args))
+        except KeyboardInterrupt:
+            # Ctrl-C before anything was sent (while folders are walked): nothing to report.
+            sys.exit(EXIT_INTERRUPTED)
     settings = Settings()
     configure_logging(level=settings.log_level, log_format=settings.log_format)
 
@@ -81,14 +122,37 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"applied migrations: {applied or 'none (up to date)'}")
     elif args.command == "up":
         sys.exit(_up(settings, host=args.host, port=args.port))
-    elif args.command == "dlq":
-        from cli.dlq import run_dlq
+    elif args.command in ("dlq", "stats"):
+        sys.exit(_run_admin(settings, args))
 
-        sys.exit(run_dlq(settings, args.action, args.ids, as_json=args.json))
-    elif args.command == "stats":
+
+def _run_admin(settings: Settings, args: argparse.Namespace) -> int:
+    """``dlq`` and ``stats``, which talk to PostgreSQL and RabbitMQ themselves: one that
+    cannot be reached is one line on stderr and exit 1."""
+    from cli.services import Unreachable
+
+    try:
+        if args.command == "dlq":
+            from cli.dlq import run_dlq
+
+            return run_dlq(settings, args.action, args.ids, as_json=args.json)
         from cli.stats import print_stats
 
         asyncio.run(print_stats(settings, as_json=args.json))
+        return 0
+    except Unreachable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+
+
+def _run_client(args: argparse.Namespace) -> int:
+    if args.command == "upload":
+        from cli.upload import run_upload
+
+        return run_upload(args.url, args.paths, wait=args.wait, timeout_s=args.timeout_s)
+    from cli.watch import run_watch
+
+    return run_watch(args.url, args.ids)
 
 
 def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:

@@ -6,23 +6,16 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-import asyncpg
-
-from infra.broker.connection import connect
+from cli.services import Unreachable, broker, database, describe
 from infra.broker.topology import JOB_QUEUE, job_queue_state
 from infra.db.stats import count_by_status, processing_times
 from infra.settings import Settings
 
 
 async def collect_stats(settings: Settings) -> dict[str, Any]:
-    connection = await asyncpg.connect(
-        settings.database_url.get_secret_value(), timeout=settings.db_timeout_s
-    )
-    try:
+    async with database(settings) as connection:
         counts = await count_by_status(connection)
         times = await processing_times(connection)
-    finally:
-        await connection.close()
     return {
         "images": {status.value: n for status, n in counts.items()},
         "processing_times": asdict(times),
@@ -31,14 +24,19 @@ async def collect_stats(settings: Settings) -> dict[str, Any]:
 
 
 async def _queue_state(settings: Settings) -> dict[str, Any]:
-    broker = await connect(settings, client_name="imagequeue-stats")
+    """The job queue's depth and consumers, or why they are unknown: the database's
+    numbers are worth showing without them."""
+    try:
+        connection = await broker(settings, client_name="imagequeue-stats")
+    except Unreachable as exc:
+        return {"name": JOB_QUEUE, "error": str(exc)}
     try:
         # Passive: stats must never create the queue (or change its arguments).
-        messages, consumers = await job_queue_state(broker)
+        messages, consumers = await job_queue_state(connection)
     except Exception as exc:
-        return {"name": JOB_QUEUE, "error": f"{type(exc).__name__}: {exc}"}
+        return {"name": JOB_QUEUE, "error": describe(exc)}
     finally:
-        await broker.close()
+        await connection.close()
     return {"name": JOB_QUEUE, "messages": messages, "consumers": consumers}
 
 

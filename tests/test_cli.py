@@ -2,27 +2,67 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import IO
+
+import pytest
 
 from tests.client import Api
 from tests.images import photo
-from tests.processes import REPO_ROOT, own_server
+from tests.processes import REPO_ROOT, OwnServer, own_server
 from tests.scraping import scrape, value, wait_for
+from tests.services import free_port, own_database_and_vhost
 
 _ENV = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
 
 
-def _imagequeue(*args: str) -> subprocess.CompletedProcess[str]:
+def _imagequeue(
+    *args: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "cli", *args],
-        cwd=REPO_ROOT,
+        cwd=cwd,
         capture_output=True,
         text=True,
         timeout=120,
+        env={**_ENV, **(env or {})},
+    )
+
+
+def _start_imagequeue(
+    *args: str, stdout: int | IO[str] = subprocess.PIPE, stderr: int | IO[str] = subprocess.PIPE
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "cli", *args],
+        cwd=REPO_ROOT,
+        stdout=stdout,
+        stderr=stderr,
+        text=True,
         env=_ENV,
     )
+
+
+def _summary_row(stdout: str, filename: str) -> str:
+    """The summary table's row of ``filename``."""
+    return next(line for line in stdout.splitlines() if filename in line and "│" in line)
+
+
+def _wait_subscribed(url: str) -> None:
+    wait_for(
+        lambda: value(scrape(url), "imagequeue_subscriptions_active") == 1,
+        "the CLI's subscription",
+    )
+
+
+def _restart_server(own: OwnServer) -> None:
+    """Stop the server (its sockets close with 1012, service restart), start it again on
+    the same port."""
+    port = int(own.api.base_url.rsplit(":", 1)[1])
+    own.server.stop()
+    own.server, _ = own.launcher.start_server(port=port)
 
 
 def test_upload_a_folder_and_wait(api: Api, tmp_path: Path) -> None:
@@ -98,3 +138,305 @@ def test_upload_wait_ends_when_an_image_is_deleted_and_reports_it(
     row = next(line for line in stdout.splitlines() if "gone.jpg" in line and "│" in line)
     assert f"│ {image_id} " in row and "DELETED" in row, stdout
     assert "deleted before it was processed" in row, stdout
+
+
+# Network failures -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("command", [["upload", "a.jpg"], ["watch"], ["watch", "1"]])
+def test_a_server_that_is_down_is_one_line_and_exit_1(command: list[str], tmp_path: Path) -> None:
+    (tmp_path / "a.jpg").write_bytes(photo())
+    url = f"http://127.0.0.1:{free_port()}/graphql"
+    args = [str(tmp_path / arg) if arg.endswith(".jpg") else arg for arg in command]
+
+    result = _imagequeue(*args, "--url", url)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [f"cannot reach the server at {url}: Connection refused"]
+    assert result.stdout == ""
+
+
+def test_an_answer_that_is_not_graphql_stops_the_upload_in_one_line(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given two batches of files and a URL that is the server's, but not its GraphQL endpoint
+    for i in range(11):
+        (tmp_path / f"{i:02}.jpg").write_bytes(photo(64, 64))
+
+    result = _imagequeue("upload", str(tmp_path), "--url", f"{api.base_url}/healthz")
+
+    # Then the upload stops at the first answer, says what it was, and uploaded nothing
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        f"no GraphQL answer from {api.base_url}/healthz: HTTP 405 Method Not Allowed"
+    ]
+    assert result.stdout == ""
+
+
+# Paths ----------------------------------------------------------------------------------
+
+
+def test_upload_checks_every_path_before_sending_anything(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a first batch of good files, then a path that does not exist
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(10):
+        (photos / f"{i:02}.jpg").write_bytes(photo(64, 64))
+    missing = tmp_path / "missing.jpg"
+    with own_server(service_env, tmp_path, {}) as own:
+        result = _imagequeue(
+            "upload", str(photos), str(missing), "--url", own.api.base_url + "/graphql"
+        )
+        listed = own.api.graphql("{ images(first: 1) { edges { node { id } } } }")
+
+    # Then the bad path is named, the exit code is 2, and not one file was uploaded
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert f"{missing}: No such file or directory" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert listed["data"]["images"]["edges"] == []
+
+
+def test_upload_a_folder_whose_own_path_has_dots_in_it(api: Api, tmp_path: Path) -> None:
+    # Given a folder under a hidden one, named from a sibling folder with `..`
+    folder = tmp_path / ".local" / "photos"
+    (folder / ".thumbnails").mkdir(parents=True)
+    (folder / "kept.jpg").write_bytes(photo(64, 64))
+    (folder / ".thumbnails" / "skipped.jpg").write_bytes(photo(64, 64))
+    (folder / ".skipped.jpg").write_bytes(photo(64, 64))
+    (tmp_path / "here").mkdir()
+
+    result = _imagequeue(
+        "upload", "../.local/photos", "--url", f"{api.base_url}/graphql", cwd=tmp_path / "here"
+    )
+
+    # Then what is hidden under the folder is skipped, and only that
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "PENDING" in _summary_row(result.stdout, "kept.jpg"), result.stdout
+    assert "skipped" not in result.stdout
+
+
+# Summaries and exit codes -----------------------------------------------------------------
+
+
+def test_upload_wait_prints_the_summary_when_the_subscription_fails(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a server that allows one id per subscription, and two files to wait for
+    (tmp_path / "one.jpg").write_bytes(photo(64, 64))
+    (tmp_path / "two.jpg").write_bytes(photo(64, 64))
+    with own_server(service_env, tmp_path, {"MAX_SUBSCRIPTION_IDS": "1"}) as own:
+        result = _imagequeue(
+            "upload",
+            str(tmp_path / "one.jpg"),
+            str(tmp_path / "two.jpg"),
+            "--wait",
+            "--url",
+            f"{own.api.base_url}/graphql",
+        )
+
+    # Then the error is said, and the summary still shows what was uploaded
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "subscription failed: at most 1 ids per subscription" in result.stderr
+    for name in ("one.jpg", "two.jpg"):
+        row = _summary_row(result.stdout, name)
+        assert "PENDING" in row and "│ - " not in row, result.stdout
+
+
+def test_upload_wait_timeout_reports_the_unfinished_files(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given no worker, so an upload stays PENDING
+    (tmp_path / "slow.jpg").write_bytes(photo(64, 64))
+    with own_server(service_env, tmp_path, {}) as own:
+        result = _imagequeue(
+            "upload",
+            str(tmp_path / "slow.jpg"),
+            "--wait",
+            "--timeout-s",
+            "1",
+            "--url",
+            f"{own.api.base_url}/graphql",
+        )
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    row = _summary_row(result.stdout, "slow.jpg")
+    assert "PENDING" in row and "not finished after --timeout-s 1" in row, result.stdout
+
+
+def test_ctrl_c_during_upload_wait_prints_the_summary_and_exits_130(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    (tmp_path / "waiting.jpg").write_bytes(photo(64, 64))
+    with own_server(service_env, tmp_path, {}) as own:
+        url = own.api.base_url
+        cli = _start_imagequeue(
+            "upload", str(tmp_path / "waiting.jpg"), "--wait", "--url", f"{url}/graphql"
+        )
+        try:
+            _wait_subscribed(url)
+            cli.send_signal(signal.SIGINT)
+            stdout, stderr = cli.communicate(timeout=60)
+        finally:
+            cli.kill()
+            cli.wait()
+
+    assert cli.returncode == 130, stdout + stderr
+    assert "Traceback" not in stderr
+    row = _summary_row(stdout, "waiting.jpg")
+    assert "PENDING" in row and "interrupted" in row, stdout
+
+
+# Server restarts --------------------------------------------------------------------------
+
+
+def test_upload_wait_reconnects_after_a_server_restart_and_completes(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given `upload --wait` following two files that no worker has taken yet
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "one.jpg").write_bytes(photo(320, 240))
+    (photos / "two.jpg").write_bytes(photo(240, 320))
+    with own_server(service_env, tmp_path, {}) as own:
+        url = own.api.base_url
+        cli = _start_imagequeue("upload", str(photos), "--wait", "--url", f"{url}/graphql")
+        try:
+            _wait_subscribed(url)
+            # When the server restarts, and only then a worker starts
+            _restart_server(own)
+            own.launcher.start_worker()
+            stdout, stderr = cli.communicate(timeout=90)
+        finally:
+            cli.kill()
+            cli.wait()
+
+    # Then the CLI saw both files through, and said once that it was reconnecting
+    assert cli.returncode == 0, stdout + stderr
+    for name in ("one.jpg", "two.jpg"):
+        assert "COMPLETED" in _summary_row(stdout, name), stdout
+    assert stderr.count("reconnecting") == 1, stderr
+    assert "Traceback" not in stderr
+
+
+def test_watch_reconnects_after_a_server_restart_and_says_what_was_missed(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given `imagequeue watch` of every image, printing to a file
+    out_path, err_path = tmp_path / "watch.out", tmp_path / "watch.err"
+    with (
+        own_server(service_env, tmp_path, {}) as own,
+        out_path.open("w") as out,
+        err_path.open("w") as err,
+    ):
+        url = own.api.base_url
+        cli = _start_imagequeue("watch", "--url", f"{url}/graphql", stdout=out, stderr=err)
+        try:
+            _wait_subscribed(url)
+            # When the server restarts, and an image is uploaded once the CLI is back
+            _restart_server(own)
+            _wait_subscribed(url)
+            image_id = own.api.upload("after.jpg", photo(64, 64))["id"]
+            wait_for(
+                lambda: f"image {image_id:>6} PENDING" in out_path.read_text(),
+                "the event of the new image",
+            )
+            # and Ctrl-C ends the watch
+            cli.send_signal(signal.SIGINT)
+            cli.wait(timeout=30)
+        finally:
+            cli.kill()
+            cli.wait()
+
+    stderr = err_path.read_text()
+    assert cli.returncode == 130, stderr
+    assert "reconnected: events during the outage were missed" in stderr
+    assert "Traceback" not in stderr
+
+
+# stats and dlq ----------------------------------------------------------------------------
+
+
+def test_stats_shows_the_queue_as_unavailable_when_rabbitmq_is_unreachable(
+    api: Api, service_env: dict[str, str]
+) -> None:
+    closed = f"amqp://guest:guest@127.0.0.1:{free_port()}/"
+
+    result = _imagequeue("stats", env={**service_env, "AMQP_URL": closed})
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "images by status" in result.stdout
+    assert "queue image_processing: unavailable (" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_stats_says_in_one_line_that_the_database_is_unreachable(
+    service_env: dict[str, str],
+) -> None:
+    closed = f"postgresql://postgres:s3cret@127.0.0.1:{free_port()}/imagequeue"
+
+    result = _imagequeue("stats", env={**service_env, "DATABASE_URL": closed})
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("cannot reach the database: "), line
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("action", "unreachable", "message"),
+    [
+        ("list", "AMQP_URL", "cannot reach RabbitMQ: "),
+        ("replay", "AMQP_URL", "cannot reach RabbitMQ: "),
+        ("replay", "DATABASE_URL", "cannot reach the database: "),
+    ],
+)
+def test_dlq_says_in_one_line_which_service_is_unreachable(
+    service_env: dict[str, str], action: str, unreachable: str, message: str
+) -> None:
+    scheme = "amqp://guest:s3cret" if unreachable == "AMQP_URL" else "postgresql://postgres:s3cret"
+    closed = f"{scheme}@127.0.0.1:{free_port()}/imagequeue"
+
+    result = _imagequeue("dlq", action, env={**service_env, unreachable: closed})
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith(message), line
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+def test_dlq_replay_takes_only_numbers() -> None:
+    result = _imagequeue("dlq", "replay", "abc")
+
+    assert result.returncode == 2
+    assert "invalid int value: 'abc'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_dlq_replay_reports_ids_that_are_not_in_the_dead_letter_queue(
+    service_env: dict[str, str],
+) -> None:
+    with own_database_and_vhost() as (database_url, amqp_url):
+        env = {**service_env, "DATABASE_URL": database_url, "AMQP_URL": amqp_url}
+        result = _imagequeue("dlq", "replay", "12", env=env)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "not in the dead-letter queue: image 12" in result.stderr
+
+
+# Configuration ----------------------------------------------------------------------------
+
+
+def test_the_server_url_comes_from_imagequeue_url(api: Api, tmp_path: Path) -> None:
+    (tmp_path / "from-env.jpg").write_bytes(photo(64, 64))
+    env = {"IMAGEQUEUE_URL": f"{api.base_url}/graphql"}
+
+    result = _imagequeue("upload", str(tmp_path / "from-env.jpg"), env=env)
+    usage = _imagequeue("upload", "--help")
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    image_id = _summary_row(result.stdout, "from-env.jpg").split("│")[2].strip()
+    image = api.image(image_id)
+    assert image is not None and image["filename"] == "from-env.jpg"
+    assert "IMAGEQUEUE_URL" in usage.stdout

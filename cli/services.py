@@ -1,0 +1,54 @@
+"""The services an admin command (``stats``, ``dlq``) talks to itself, and one line when
+one of them cannot be reached: an operator reaches for these commands when something is
+already wrong, so a traceback there hides the answer."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import aio_pika
+import asyncpg
+from aio_pika.abc import AbstractConnection
+
+from infra.db.availability import DATABASE_UNAVAILABLE
+from infra.settings import Settings
+
+
+class Unreachable(Exception):
+    """A service the command needs cannot be reached; the message names it, never its URL
+    (which may hold a password)."""
+
+
+def describe(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"
+
+
+@asynccontextmanager
+async def database(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
+    try:
+        connection = await asyncpg.connect(
+            settings.database_url.get_secret_value(), timeout=settings.db_timeout_s
+        )
+    except DATABASE_UNAVAILABLE as exc:
+        raise Unreachable(f"cannot reach the database: {describe(exc)}") from exc
+    try:
+        yield connection
+    finally:
+        await connection.close()
+
+
+async def broker(settings: Settings, *, client_name: str) -> AbstractConnection:
+    # Not robust: a command that runs once has nothing to reconnect for. aiormq logs a
+    # failed connect as an error line of its own; the one line below says it all.
+    logging.getLogger("aiormq.connection").setLevel(logging.CRITICAL)
+    try:
+        return await aio_pika.connect(
+            settings.amqp_url.get_secret_value(),
+            timeout=settings.amqp_connect_timeout_s,
+            client_properties={"connection_name": client_name},
+        )
+    except Exception as exc:
+        # aio-pika raises its own connection errors, OSErrors and timeouts alike.
+        raise Unreachable(f"cannot reach RabbitMQ: {describe(exc)}") from exc
