@@ -1,5 +1,5 @@
 import { useQuery } from "@apollo/client/react";
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState, type RefObject } from "react";
 
 import { Dashboard } from "./dashboard/Dashboard";
 import { ImageDetail } from "./detail/ImageDetail";
@@ -26,14 +26,39 @@ function useRoute(): Route {
   return route;
 }
 
+function routeKey(route: Route): string {
+  return route.page === "image" ? `image/${route.id}` : route.page;
+}
+
+/** After a move to another page (not on the first), focus goes to its content, as after a page load. */
+function useFocusOnRouteChange(route: Route, main: RefObject<HTMLElement | null>) {
+  const key = routeKey(route);
+  const shown = useRef(key);
+  useEffect(() => {
+    if (key === shown.current) return;
+    shown.current = key;
+    main.current?.focus();
+  }, [key, main]);
+}
+
 export function App() {
   const route = useRoute();
+  const main = useRef<HTMLElement>(null);
+  useFocusOnRouteChange(route, main);
   const { data } = useQuery(MUTATION_FIELDS);
   const canRetry = data?.__type?.fields?.some((field) => field.name === "retryImage") ?? false;
   // The upload panel stays mounted on every page, so uploads in flight keep going.
   return (
     <>
-      <a className="skip" href="#main">
+      {/* Not a navigation: "#main" would be taken for a route by the hash router. */}
+      <a
+        className="skip"
+        href="#main"
+        onClick={(event) => {
+          event.preventDefault();
+          main.current?.focus();
+        }}
+      >
         Skip to content
       </a>
       <header className="top">
@@ -49,13 +74,13 @@ export function App() {
           </a>
         </nav>
       </header>
-      <main id="main" tabIndex={-1}>
+      <main id="main" ref={main} tabIndex={-1}>
         <div hidden={route.page !== "gallery"}>
           <UploadPanel />
         </div>
         {route.page === "gallery" && <Gallery canRetry={canRetry} />}
         {route.page === "dashboard" && <Dashboard />}
-        {route.page === "image" && <ImageDetail id={route.id} />}
+        {route.page === "image" && <ImageDetail key={route.id} id={route.id} />}
       </main>
     </>
   );

@@ -8,8 +8,8 @@ import { formatSeconds } from "../upload/progress";
 
 const POLL_INTERVAL_MS = 3000;
 const THROUGHPUT_MINUTES = 10;
-/** Events come in bursts (a stage per rendition); one refetch per burst is enough. */
-const EVENT_REFRESH_DELAY_MS = 500;
+/** Events come in bursts (a stage per rendition): at most one refetch per this long. */
+const EVENT_REFRESH_INTERVAL_MS = 500;
 
 /** Live: polls `stats`, and refetches soon after any image event. */
 export function Dashboard() {
@@ -18,14 +18,7 @@ export function Dashboard() {
     pollInterval: POLL_INTERVAL_MS,
     fetchPolicy: "cache-and-network",
   });
-  const { eventCount } = useLive();
-  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
-  useEffect(() => {
-    if (eventCount === 0) return;
-    clearTimeout(timer.current);
-    timer.current = setTimeout(() => void refetch(), EVENT_REFRESH_DELAY_MS);
-    return () => clearTimeout(timer.current);
-  }, [eventCount, refetch]);
+  useRefreshOnEvents(refetch);
 
   return (
     <section className="panel dashboard" aria-labelledby="dashboard-heading">
@@ -37,6 +30,33 @@ export function Dashboard() {
       )}
       {data && <StatsView stats={data.stats} />}
     </section>
+  );
+}
+
+/**
+ * Refetches after image events, throttled: the first event of a quiet spell starts a timer,
+ * and events before it fires ride on it. Under steady traffic that is one refetch per
+ * interval, and the last event is always followed by one.
+ */
+function useRefreshOnEvents(refetch: () => Promise<unknown>) {
+  const { eventCount } = useLive();
+  const refresh = useRef(refetch);
+  refresh.current = refetch;
+  const timer = useRef<ReturnType<typeof setTimeout>>(undefined);
+  useEffect(() => {
+    if (eventCount === 0 || timer.current !== undefined) return;
+    timer.current = setTimeout(() => {
+      timer.current = undefined;
+      // A failed refetch shows through `error`.
+      refresh.current().catch(() => undefined);
+    }, EVENT_REFRESH_INTERVAL_MS);
+  }, [eventCount]);
+  useEffect(
+    () => () => {
+      clearTimeout(timer.current);
+      timer.current = undefined;
+    },
+    [],
   );
 }
 

@@ -1,6 +1,7 @@
 import { useMutation, useQuery } from "@apollo/client/react";
-import { useEffect } from "react";
+import { useEffect, useRef, useState } from "react";
 
+import { forgetImage } from "../graphql/forgetImage";
 import { DELETE_IMAGE, IMAGE_DETAIL } from "../graphql/operations";
 import type { ImageDetail as ImageDetailData } from "../graphql/types";
 import { StatusBadge } from "../gallery/StatusBadge";
@@ -10,15 +11,23 @@ import { ProgressiveImage } from "./ProgressiveImage";
 
 export function ImageDetail({ id }: { id: string }) {
   const live = useLive().latest.get(id);
-  const { data, loading, error, refetch } = useQuery(IMAGE_DETAIL, { variables: { id } });
-  const [remove, { loading: deleting }] = useMutation(DELETE_IMAGE);
+  // A page opened again reads the image again: the cached copy may be from before it finished.
+  const { data, loading, error, refetch } = useQuery(IMAGE_DETAIL, {
+    variables: { id },
+    fetchPolicy: "cache-and-network",
+  });
   const image = data?.image;
-  // The detail has more than the stream carries: when the image moves on, read it again.
-  // Runs only when the live status changes; `image` and `refetch` are this render's.
-  const seen = live?.status;
+  // The detail has more than the stream carries (renditions, timings): when the image moves
+  // on, read it again. Compared with the last status seen on the stream, not with the
+  // image's: the stream's own `image` has already put the new status in the cache.
+  const liveStatus = live?.status;
+  const lastStatus = useRef(liveStatus);
   useEffect(() => {
-    if (image && seen && seen !== image.status) void refetch();
-  }, [seen]);
+    if (liveStatus === lastStatus.current) return;
+    lastStatus.current = liveStatus;
+    // A failed read shows through `error`.
+    refetch().catch(() => undefined);
+  }, [liveStatus, refetch]);
 
   return (
     <section className="panel detail" aria-labelledby="detail-heading">
@@ -40,24 +49,44 @@ export function ImageDetail({ id }: { id: string }) {
             <Metadata image={image} />
           </div>
           <Renditions image={image} />
-          <p className="actions">
-            <a href={image.originalUrl}>Download the original</a>
-            <button
-              type="button"
-              className="danger"
-              disabled={deleting}
-              onClick={async () => {
-                if (!window.confirm(`Delete ${image.filename}?`)) return;
-                await remove({ variables: { id: image.id } });
-                window.location.hash = "#/";
-              }}
-            >
-              Delete
-            </button>
-          </p>
+          <Actions image={image} />
         </>
       )}
     </section>
+  );
+}
+
+/** Download, and Delete: back to the gallery once deleted, or the reason it was not. */
+function Actions({ image }: { image: ImageDetailData }) {
+  const [remove, { loading: deleting }] = useMutation(DELETE_IMAGE, {
+    update: (cache) => forgetImage(cache, image.id),
+  });
+  const [failure, setFailure] = useState<string | null>(null);
+  const onDelete = async () => {
+    if (!window.confirm(`Delete ${image.filename}?`)) return;
+    setFailure(null);
+    try {
+      await remove({ variables: { id: image.id } });
+    } catch (error) {
+      setFailure(error instanceof Error ? error.message : String(error));
+      return;
+    }
+    window.location.hash = "#/";
+  };
+  return (
+    <>
+      <p className="actions">
+        <a href={image.originalUrl}>Download the original</a>
+        <button type="button" className="danger" disabled={deleting} onClick={() => void onDelete()}>
+          Delete
+        </button>
+      </p>
+      {failure && (
+        <p className="error" role="alert">
+          Could not delete {image.filename}: {failure}
+        </p>
+      )}
+    </>
   );
 }
 

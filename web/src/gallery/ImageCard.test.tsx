@@ -27,10 +27,25 @@ describe("ImageCard", () => {
   it("shows a failed image's error, and Retry only when the server can retry", () => {
     const { rerender } = render(withClient(<ul><ImageCard image={failed} canRetry={false} /></ul>));
     expect(screen.getByRole("note")).toHaveTextContent("image file is truncated");
-    expect(screen.queryByRole("button", { name: "Retry" })).toBeNull();
+    expect(screen.queryByRole("button", { name: /Retry/ })).toBeNull();
 
     rerender(withClient(<ul><ImageCard image={failed} canRetry /></ul>));
-    expect(screen.getByRole("button", { name: "Retry" })).toBeEnabled();
+    expect(screen.getByRole("button", { name: "Retry broken.jpg" })).toBeEnabled();
+  });
+
+  it("names the image on each failed card's Retry button", () => {
+    render(
+      withClient(
+        <ul>
+          <ImageCard image={failed} canRetry />
+          <ImageCard image={{ ...failed, id: "6", filename: "cat.jpg" }} canRetry />
+        </ul>,
+      ),
+    );
+    const buttons = screen.getAllByRole("button", { name: /^Retry / });
+    expect(buttons.map((button) => button.textContent)).toEqual(["Retry", "Retry"]);
+    expect(screen.getByRole("button", { name: "Retry broken.jpg" })).toBeEnabled();
+    expect(screen.getByRole("button", { name: "Retry cat.jpg" })).toBeEnabled();
   });
 
   it("shows the thumbnail once completed and live progress while processing", () => {

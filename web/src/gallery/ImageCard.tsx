@@ -43,7 +43,13 @@ export function ImageCard({ image, live, canRetry }: Props) {
         <div className="card-error">
           <p role="note">{image.error ?? "Processing failed."}</p>
           {canRetry && (
-            <button type="button" disabled={retrying} onClick={() => void retry({ variables: { id: image.id } })}>
+            <button
+              type="button"
+              aria-label={`${retrying ? "Retrying" : "Retry"} ${image.filename}`}
+              disabled={retrying}
+              // A failure shows through `retryError`.
+              onClick={() => retry({ variables: { id: image.id } }).catch(() => undefined)}
+            >
               {retrying ? "Retrying…" : "Retry"}
             </button>
           )}

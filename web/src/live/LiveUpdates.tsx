@@ -1,6 +1,7 @@
 import { useApolloClient, useSubscription } from "@apollo/client/react";
 import { createContext, useContext, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 
+import { forgetImage } from "../graphql/forgetImage";
 import { IMAGE_UPDATES } from "../graphql/operations";
 import type { ImageUpdate } from "../graphql/types";
 import { ConnectionStatus } from "./connection";
@@ -47,8 +48,7 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
       if (update.status === "DELETED") {
         remember(deleted.current, update.id, MAX_LIVE_IMAGES);
         // Out of the cache, so every list drops it, however old the image.
-        client.cache.evict({ id: client.cache.identify({ __typename: "Image", id: update.id }) });
-        client.cache.gc();
+        forgetImage(client.cache, update.id);
       }
       const isNew = !latest.current.has(update.id);
       latest.current.delete(update.id);

@@ -1,4 +1,5 @@
 import { ApolloClient, ApolloLink, InMemoryCache } from "@apollo/client";
+import { CombinedGraphQLErrors, ServerError } from "@apollo/client/errors";
 import { ApolloProvider } from "@apollo/client/react";
 import { render, screen, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
@@ -55,8 +56,41 @@ function fakeServer(final: "COMPLETED" | "DELETED" = "COMPLETED"): ApolloLink {
   });
 }
 
-function renderPanel(final: "COMPLETED" | "DELETED" = "COMPLETED") {
-  const client = new ApolloClient({ link: fakeServer(final), cache: new InMemoryCache() });
+/** In front of `server`: the first uploads fail with `failures`, one each. */
+function failingFirst(failures: Error[], server = fakeServer()): ApolloLink {
+  return new ApolloLink((operation, forward) => {
+    const failure = operation.operationName === "UploadImage" ? failures.shift() : undefined;
+    if (failure) return new Observable((observer) => observer.error(failure));
+    return forward(operation);
+  }).concat(server);
+}
+
+/** What Apollo makes of an HTTP error status: the body is kept as text. */
+function httpError(status: number, bodyText: string): ServerError {
+  return new ServerError(`Response not successful: Received status code ${status}`, {
+    response: new Response(bodyText, { status }),
+    bodyText,
+  });
+}
+
+/** In front of `server`: every per-id subscription ends at once with `error`. */
+function unknownImage(error: "as an error" | "as a result", server = fakeServer()): ApolloLink {
+  const errors = [{ message: "no image with id 1" }];
+  return new ApolloLink((operation, forward) => {
+    if (operation.operationName !== "ImageUpdates") return forward(operation);
+    return new Observable((observer) => {
+      if (error === "as an error") {
+        observer.error(new CombinedGraphQLErrors({ errors }));
+      } else {
+        observer.next({ data: null, errors });
+        observer.complete();
+      }
+    });
+  }).concat(server);
+}
+
+function renderPanel(link: ApolloLink = fakeServer()) {
+  const client = new ApolloClient({ link, cache: new InMemoryCache() });
   render(
     <ApolloProvider client={client}>
       <UploadPanel />
@@ -86,7 +120,7 @@ describe("UploadPanel", () => {
   });
 
   it("ends the row of an image deleted before it was processed", async () => {
-    renderPanel("DELETED");
+    renderPanel(fakeServer("DELETED"));
     await userEvent.upload(screen.getByTestId("file-input"), [new File(["jpeg"], "cat.jpg", { type: "image/jpeg" })]);
 
     const list = screen.getByRole("list", { name: "Uploads" });
@@ -94,6 +128,56 @@ describe("UploadPanel", () => {
     expect(within(list).getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
     expect(within(list).queryByRole("alert")).toBeNull();
   });
+
+  it("offers to try again a file the server could not take now, and sends it again", async () => {
+    renderPanel(failingFirst([httpError(503, "storage is unavailable; try again")]));
+    await userEvent.upload(screen.getByTestId("file-input"), [new File(["jpeg"], "cat.jpg", { type: "image/jpeg" })]);
+
+    const list = screen.getByRole("list", { name: "Uploads" });
+    expect(await within(list).findByRole("alert")).toHaveTextContent("Could not upload: storage is unavailable; try again");
+    expect(within(list).queryByText(/Rejected/)).toBeNull();
+
+    await userEvent.click(within(list).getByRole("button", { name: "Try again to upload cat.jpg" }));
+
+    expect(await within(list).findByText(/Done/)).toBeInTheDocument();
+    expect(within(list).queryByRole("alert")).toBeNull();
+    expect(within(list).queryByRole("button", { name: /Try again/ })).toBeNull();
+  });
+
+  it("offers to try again after a network error", async () => {
+    renderPanel(failingFirst([new TypeError("Network error: the upload did not reach the server")]));
+    await userEvent.upload(screen.getByTestId("file-input"), [new File(["jpeg"], "cat.jpg", { type: "image/jpeg" })]);
+
+    const list = screen.getByRole("list", { name: "Uploads" });
+    expect(await within(list).findByRole("alert")).toHaveTextContent(
+      "Could not upload: Network error: the upload did not reach the server",
+    );
+    expect(within(list).getByRole("button", { name: "Try again to upload cat.jpg" })).toBeEnabled();
+  });
+
+  it("shows the server's reason for a refused request, without Try again", async () => {
+    const refusal = JSON.stringify({ error: "invalid multipart form: at most 20 files per request" });
+    renderPanel(failingFirst([httpError(400, refusal)]));
+    await userEvent.upload(screen.getByTestId("file-input"), [new File(["jpeg"], "cat.jpg", { type: "image/jpeg" })]);
+
+    const list = screen.getByRole("list", { name: "Uploads" });
+    expect(await within(list).findByRole("alert")).toHaveTextContent(
+      "Rejected: invalid multipart form: at most 20 files per request",
+    );
+    expect(within(list).queryByRole("button", { name: /Try again/ })).toBeNull();
+  });
+
+  it.each(["as an error", "as a result"] as const)(
+    "shows why the row cannot follow its image when its subscription fails (%s)",
+    async (how) => {
+      renderPanel(unknownImage(how));
+      await userEvent.upload(screen.getByTestId("file-input"), [new File(["jpeg"], "cat.jpg", { type: "image/jpeg" })]);
+
+      const list = screen.getByRole("list", { name: "Uploads" });
+      expect(await within(list).findByRole("alert")).toHaveTextContent("no image with id 1");
+      expect(within(list).queryByText("Queued for processing")).toBeNull();
+    },
+  );
 
   it("opens the file picker from a focusable drop zone", async () => {
     renderPanel();

@@ -4,7 +4,7 @@ import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } 
 import { UPLOAD_IMAGE } from "../graphql/operations";
 import type { ImageUpdate } from "../graphql/types";
 import type { UploadProgress } from "../xhrFetch";
-import { rejectionMessage, type UploadState } from "./progress";
+import { isTemporaryFailure, rejectionMessage, type UploadState } from "./progress";
 import { UploadRow } from "./UploadRow";
 
 /** Files sent at once; the rest wait their turn. */
@@ -18,6 +18,9 @@ type Action =
   | { type: "sent"; key: string; progress: UploadProgress }
   | { type: "accepted"; key: string; id: string }
   | { type: "rejected"; key: string; message: string }
+  | { type: "unsent"; key: string; message: string }
+  | { type: "again"; key: string }
+  | { type: "untracked"; key: string; message: string }
   | { type: "final"; key: string; update: ImageUpdate };
 
 let nextKey = 0;
@@ -44,6 +47,12 @@ function uploadsReducer(state: UploadState[], action: Action): UploadState[] {
         return { ...item, phase: "processing", id: action.id, sentBytes: item.totalBytes };
       case "rejected":
         return { ...item, phase: "rejected", message: action.message };
+      case "unsent":
+        return { ...item, phase: "unsent", message: action.message };
+      case "again":
+        return { ...item, phase: "queued", sentBytes: 0, message: undefined };
+      case "untracked":
+        return { ...item, phase: "untracked", message: action.message };
       case "final":
         switch (action.update.status) {
           case "COMPLETED":
@@ -86,7 +95,8 @@ export function UploadPanel() {
         if (id) dispatch({ type: "accepted", key: item.key, id });
         else dispatch({ type: "rejected", key: item.key, message: "the server returned no image" });
       } catch (error) {
-        dispatch({ type: "rejected", key: item.key, message: rejectionMessage(error, item.file.name) });
+        const type = isTemporaryFailure(error) ? "unsent" : "rejected";
+        dispatch({ type, key: item.key, message: rejectionMessage(error, item.file.name) });
       }
     },
     [client],
@@ -110,6 +120,12 @@ export function UploadPanel() {
   }, [uploads, send]);
 
   const onFinal = useCallback((key: string, update: ImageUpdate) => dispatch({ type: "final", key, update }), []);
+  const onUntracked = useCallback((key: string, message: string) => dispatch({ type: "untracked", key, message }), []);
+  // The same File again: the row is queued, and the scheduler starts it like any other.
+  const onTryAgain = useCallback((key: string) => {
+    started.current.delete(key);
+    dispatch({ type: "again", key });
+  }, []);
 
   const onDrop = (event: DragEvent) => {
     event.preventDefault();
@@ -150,7 +166,13 @@ export function UploadPanel() {
       {uploads.length > 0 && (
         <ul className="upload-list" aria-label="Uploads">
           {uploads.map((item) => (
-            <UploadRow key={item.key} state={item} onFinal={onFinal} />
+            <UploadRow
+              key={item.key}
+              state={item}
+              onFinal={onFinal}
+              onUntracked={onUntracked}
+              onTryAgain={onTryAgain}
+            />
           ))}
         </ul>
       )}

@@ -46,4 +46,31 @@ describe("an upload's single progress bar", () => {
     expect(screen.queryByRole("alert")).toBeNull();
     expect(screen.queryByRole("link")).toBeNull();
   });
+
+  it("announces each new status of the row, politely, in one live region", () => {
+    const processing: UploadState = { key: "d", file, phase: "processing", id: "5", sentBytes: 4000, totalBytes: 4000 };
+    const { rerender } = render(
+      <ul>
+        <UploadRowView state={processing} />
+      </ul>,
+    );
+    const status = screen.getByText("Queued for processing");
+    expect(status).toHaveAttribute("aria-live", "polite");
+
+    rerender(
+      <ul>
+        <UploadRowView state={{ ...processing, phase: "completed" }} />
+      </ul>,
+    );
+    expect(status).toHaveTextContent("Done");
+    expect(status).toHaveAttribute("aria-live", "polite");
+
+    rerender(
+      <ul>
+        <UploadRowView state={{ ...processing, phase: "failed", message: "truncated JPEG" }} />
+      </ul>,
+    );
+    expect(status).toHaveTextContent("Processing failed: truncated JPEG");
+    expect(status).toHaveAttribute("aria-live", "polite");
+  });
 });

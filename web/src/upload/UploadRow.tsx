@@ -9,25 +9,40 @@ import { combinedProgress, formatBytes, phaseLabel, type UploadState } from "./p
 interface Props {
   state: UploadState;
   onFinal: (key: string, update: ImageUpdate) => void;
+  /** The row's subscription ended with an error ("no image with id 7": deleted meanwhile). */
+  onUntracked: (key: string, message: string) => void;
+  onTryAgain: (key: string) => void;
 }
 
 /** One file: while it is sent, bytes; once it has an id, its own `imageUpdates(ids: [id])`. */
-export function UploadRow({ state, onFinal }: Props) {
+export function UploadRow({ state, onFinal, onUntracked, onTryAgain }: Props) {
   const watching = state.phase === "processing" && state.id !== undefined;
-  const { data } = useSubscription(IMAGE_UPDATES, {
+  const { data, error } = useSubscription(IMAGE_UPDATES, {
     variables: { ids: state.id ? [state.id] : [] },
     skip: !watching,
   });
   const update = watching ? data?.imageUpdates : undefined;
+  const lost = watching ? error?.message : undefined;
   useEffect(() => {
     if (update && isFinal(update.status)) onFinal(state.key, update);
   }, [update, state.key, onFinal]);
-  return <UploadRowView state={state} update={update} />;
+  useEffect(() => {
+    if (lost !== undefined) onUntracked(state.key, lost);
+  }, [lost, state.key, onUntracked]);
+  return <UploadRowView state={state} update={update} onTryAgain={onTryAgain} />;
 }
 
-export function UploadRowView({ state, update }: { state: UploadState; update?: ImageUpdate }) {
+const BAD_PHASES: ReadonlySet<UploadState["phase"]> = new Set(["rejected", "unsent", "untracked", "failed"]);
+
+interface ViewProps {
+  state: UploadState;
+  update?: ImageUpdate;
+  onTryAgain?: (key: string) => void;
+}
+
+export function UploadRowView({ state, update, onTryAgain }: ViewProps) {
   const label = phaseLabel(state, update);
-  const bad = state.phase === "rejected" || state.phase === "failed";
+  const bad = BAD_PHASES.has(state.phase);
   return (
     <li className={`upload-row ${state.phase}`}>
       <div className="upload-row-head">
@@ -41,15 +56,27 @@ export function UploadRowView({ state, update }: { state: UploadState; update?: 
         label={`${state.file.name}: ${label}`}
         tone={bad ? "bad" : state.phase === "completed" ? "ok" : undefined}
       />
-      <p className={bad ? "upload-status error" : "upload-status"} role={bad ? "alert" : undefined}>
+      {/* One live region for the row's whole life, so each new status is announced; not
+          while bytes go out, which would be a new announcement for every few KB. */}
+      <p
+        className={bad ? "upload-status error" : "upload-status"}
+        role={bad ? "alert" : undefined}
+        aria-live="polite"
+        aria-busy={state.phase === "uploading"}
+      >
         {label}
-        {state.phase === "completed" && state.id && (
+        {(state.phase === "completed" || state.phase === "untracked") && state.id && (
           <>
             {" · "}
             <a href={`#/images/${state.id}`}>view</a>
           </>
         )}
       </p>
+      {state.phase === "unsent" && onTryAgain && (
+        <button type="button" aria-label={`Try again to upload ${state.file.name}`} onClick={() => onTryAgain(state.key)}>
+          Try again
+        </button>
+      )}
     </li>
   );
 }

@@ -1,8 +1,8 @@
-import { CombinedGraphQLErrors } from "@apollo/client/errors";
+import { CombinedGraphQLErrors, ServerError } from "@apollo/client/errors";
 import { describe, expect, it } from "vitest";
 
 import type { ImageUpdate } from "../graphql/types";
-import { combinedProgress, phaseLabel, rejectionMessage, type UploadState } from "./progress";
+import { combinedProgress, isTemporaryFailure, phaseLabel, rejectionMessage, type UploadState } from "./progress";
 
 const file = new File(["x".repeat(1000)], "cat.jpg", { type: "image/jpeg" });
 const base: UploadState = { key: "k", file, phase: "queued", sentBytes: 0, totalBytes: 1000 };
@@ -52,5 +52,54 @@ describe("rejectionMessage", () => {
   it("explains a request the server cut off for its size", () => {
     const error = Object.assign(new Error("Response not successful: Received status code 413"), { statusCode: 413 });
     expect(rejectionMessage(error, "big.jpg")).toBe("too large for the server");
+  });
+});
+
+/** What Apollo makes of an HTTP error status: the body is kept as text. */
+function httpError(status: number, bodyText: string): ServerError {
+  return new ServerError(`Response not successful: Received status code ${status}`, {
+    response: new Response(bodyText, { status }),
+    bodyText,
+  });
+}
+
+describe("a request the server refused", () => {
+  it("is explained in the server's words, plain text or JSON", () => {
+    expect(rejectionMessage(httpError(503, "storage is unavailable; try again"), "cat.jpg")).toBe(
+      "storage is unavailable; try again",
+    );
+    const refusal = JSON.stringify({ error: "invalid multipart form: invalid multipart data" });
+    expect(rejectionMessage(httpError(400, refusal), "cat.jpg")).toBe("invalid multipart form: invalid multipart data");
+    const tooLarge = JSON.stringify({ error: "request body is larger than the limit of 10 bytes", errors: [] });
+    expect(rejectionMessage(httpError(413, tooLarge), "cat.jpg")).toBe("request body is larger than the limit of 10 bytes");
+  });
+
+  it("is explained by its status when the body is a proxy's page or empty", () => {
+    expect(rejectionMessage(httpError(502, "<html><body>Bad Gateway</body></html>"), "cat.jpg")).toBe(
+      "the server answered with status 502",
+    );
+    expect(rejectionMessage(httpError(413, ""), "cat.jpg")).toBe("too large for the server");
+  });
+});
+
+describe("isTemporaryFailure", () => {
+  it("takes an outage or a network error as worth trying again, and a refusal not", () => {
+    expect(isTemporaryFailure(httpError(503, "storage is unavailable; try again"))).toBe(true);
+    expect(isTemporaryFailure(new TypeError("Network error: the upload did not reach the server"))).toBe(true);
+    expect(
+      isTemporaryFailure(new CombinedGraphQLErrors({ errors: [{ message: "the database is unavailable; try again" }] })),
+    ).toBe(true);
+
+    expect(isTemporaryFailure(httpError(400, "invalid multipart form: invalid multipart data"))).toBe(false);
+    expect(isTemporaryFailure(httpError(413, ""))).toBe(false);
+    expect(
+      isTemporaryFailure(new CombinedGraphQLErrors({ errors: [{ message: "cat.jpg: not a supported image" }] })),
+    ).toBe(false);
+  });
+
+  it("labels such a file as not uploaded, not rejected", () => {
+    expect(phaseLabel({ ...base, phase: "unsent", message: "storage is unavailable; try again" })).toBe(
+      "Could not upload: storage is unavailable; try again",
+    );
   });
 });

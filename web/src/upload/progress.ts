@@ -1,8 +1,22 @@
-import { CombinedGraphQLErrors } from "@apollo/client/errors";
+import { CombinedGraphQLErrors, ServerError } from "@apollo/client/errors";
 
 import type { ImageUpdate } from "../graphql/types";
 
-export type UploadPhase = "queued" | "uploading" | "rejected" | "processing" | "completed" | "failed" | "deleted";
+/**
+ * "rejected": the server turned the file away; "unsent": it could not be sent or taken now
+ * (the network, an outage), and may be sent again; "untracked": accepted, but its progress
+ * cannot be followed (its subscription ended with an error).
+ */
+export type UploadPhase =
+  | "queued"
+  | "uploading"
+  | "rejected"
+  | "unsent"
+  | "processing"
+  | "untracked"
+  | "completed"
+  | "failed"
+  | "deleted";
 
 export interface UploadState {
   key: string;
@@ -11,7 +25,7 @@ export interface UploadState {
   sentBytes: number;
   totalBytes: number;
   id?: string;
-  /** Why the server turned the file away, or why processing failed. */
+  /** Why the server turned the file away, why it could not be sent, or why processing failed. */
   message?: string;
 }
 
@@ -26,6 +40,8 @@ export function combinedProgress(state: UploadState, update?: ImageUpdate): numb
     case "uploading":
       return state.totalBytes > 0 ? (UPLOAD_SHARE * state.sentBytes) / state.totalBytes : 0;
     case "rejected":
+    case "unsent":
+    case "untracked":
     case "completed":
     case "failed":
     case "deleted":
@@ -43,8 +59,12 @@ export function phaseLabel(state: UploadState, update?: ImageUpdate): string {
       return `Uploading ${formatBytes(state.sentBytes)} of ${formatBytes(state.totalBytes)}`;
     case "rejected":
       return `Rejected: ${state.message ?? "the server refused this file"}`;
+    case "unsent":
+      return `Could not upload: ${state.message ?? "the server could not be reached"}`;
     case "processing":
       return update?.status === "PROCESSING" ? `Processing (${stageLabel(update.stage)})` : "Queued for processing";
+    case "untracked":
+      return `Uploaded, but its progress cannot be followed: ${state.message ?? "unknown error"}`;
     case "completed":
       return "Done";
     case "failed":
@@ -61,8 +81,9 @@ function stageLabel(stage: string | null | undefined): string {
 }
 
 /**
- * What to tell the person about a file the server refused. The server's messages are
- * "<filename>: <reason>"; the file name is already on the row, so show the reason.
+ * What to tell the person about a file the server refused or could not take. The server's
+ * messages are "<filename>: <reason>"; the file name is already on the row, so show the
+ * reason. A refused request (an HTTP error status) says why in its body.
  */
 export function rejectionMessage(error: unknown, filename: string): string {
   if (CombinedGraphQLErrors.is(error) && error.errors.length > 0) {
@@ -72,12 +93,57 @@ export function rejectionMessage(error: unknown, filename: string): string {
     const prefix = `${filename}: `;
     return first.message.startsWith(prefix) ? first.message.slice(prefix.length) : first.message;
   }
+  if (ServerError.is(error)) {
+    const message = serverMessage(error.bodyText);
+    if (message) return message;
+  }
   if (error instanceof Error) {
     const status = (error as { statusCode?: number }).statusCode;
     if (status === 413) return "too large for the server";
+    if (status !== undefined) return `the server answered with status ${status}`;
     return error.message;
   }
   return String(error);
+}
+
+const MAX_MESSAGE_LENGTH = 300;
+
+/**
+ * The server's words in an error response: `{"error": ...}` (REST, the body limit), a
+ * GraphQL response's first error, or plain text ("storage is unavailable; try again").
+ * Not an HTML page from a proxy, nor anything too long to be a message.
+ */
+function serverMessage(bodyText: string): string | null {
+  const text = bodyText.trim();
+  if (!text || text.startsWith("<") || text.length > MAX_MESSAGE_LENGTH) return null;
+  try {
+    const body: unknown = JSON.parse(text);
+    const { error, errors } = (body ?? {}) as { error?: unknown; errors?: { message?: unknown }[] };
+    if (typeof error === "string") return error;
+    const first = Array.isArray(errors) ? errors[0]?.message : undefined;
+    return typeof first === "string" ? first : null;
+  } catch {
+    return text;
+  }
+}
+
+/** Status codes of a server or proxy that may take the same request later. */
+const TRY_AGAIN_STATUSES = new Set([408, 429, 500, 502, 503, 504]);
+
+/**
+ * Whether the file was not turned away but could not be sent or taken now, so sending it
+ * again may work: the network failed, the server or its storage or database is away.
+ */
+export function isTemporaryFailure(error: unknown): boolean {
+  if (ServerError.is(error)) return TRY_AGAIN_STATUSES.has(error.statusCode);
+  if (CombinedGraphQLErrors.is(error)) {
+    // An outage reaches a resolver as "the database is unavailable; try again".
+    return error.errors.some(
+      (e) => e.extensions?.code === "SERVICE_UNAVAILABLE" || /try again$/.test(e.message),
+    );
+  }
+  // fetch, and xhrFetch, fail with a TypeError when no response came.
+  return error instanceof TypeError;
 }
 
 export function formatBytes(bytes: number): string {
