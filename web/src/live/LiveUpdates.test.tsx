@@ -7,16 +7,35 @@ import { describe, expect, it } from "vitest";
 
 import type { ImageUpdate } from "../graphql/types";
 import { ConnectionStatus } from "./connection";
-import { LiveUpdates, MAX_LIVE_IMAGES, MAX_NEW_IDS, useLive, type Live } from "./LiveUpdates";
+import {
+  EVENTS_PER_CACHE_GC,
+  LiveUpdates,
+  MAX_LIVE_IMAGES,
+  MAX_NEW_IDS,
+  useLive,
+  type Live,
+} from "./LiveUpdates";
 
-const update = (id: number): ImageUpdate & { __typename: string } => ({
+const update = (id: number, withImage = false): ImageUpdate & { __typename: string } => ({
   __typename: "ImageUpdate",
   id: String(id),
   status: "PENDING",
   progress: 0,
   stage: "queued",
   error: null,
-  image: null,
+  image: withImage
+    ? {
+        __typename: "Image",
+        id: String(id),
+        filename: `${id}.jpg`,
+        status: "PENDING",
+        error: null,
+        thumbnailUrl: null,
+        placeholder: null,
+        dominantColor: null,
+        createdAt: "2026-11-30T01:00:00+00:00",
+      }
+    : null,
 });
 
 /** A server that hands the test each watch-all stream the page opens. */
@@ -95,5 +114,24 @@ describe("LiveUpdates", () => {
     expect(seen.live?.latest.has("1")).toBe(false);
     expect(seen.live?.newIds).toHaveLength(MAX_NEW_IDS);
     expect(seen.live?.newIds[0]).toBe(String(total));
+  });
+
+  it("lets go of the images each event put in the cache once nothing shows them", async () => {
+    const { client, streams } = fakeServer();
+    render(
+      <ApolloProvider client={client}>
+        <LiveUpdates>page</LiveUpdates>
+      </ApolloProvider>,
+    );
+    await waitFor(() => expect(streams).toHaveLength(1));
+
+    const total = EVENTS_PER_CACHE_GC + 20;
+    act(() => {
+      for (let id = 1; id <= total; id++) streams[0].next({ data: { imageUpdates: update(id, true) } });
+    });
+
+    const cached = () => Object.keys(client.cache.extract() as object).filter((key) => key.startsWith("Image:"));
+    await waitFor(() => expect(cached().length).toBeGreaterThan(0));
+    expect(cached().length).toBeLessThanOrEqual(total - EVENTS_PER_CACHE_GC + 1);
   });
 });

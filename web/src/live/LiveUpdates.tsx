@@ -10,6 +10,11 @@ import { ConnectionStatus } from "./connection";
 export const MAX_LIVE_IMAGES = 2_000;
 /** New uploads shown above the gallery's first page. */
 export const MAX_NEW_IDS = 200;
+/**
+ * Each event writes its image into Apollo's cache, which never lets go by itself; every so
+ * many events the images no query shows any more are collected.
+ */
+export const EVENTS_PER_CACHE_GC = 500;
 
 export interface Live {
   /** Latest event per image id seen since the page loaded (the most recent images). */
@@ -36,6 +41,7 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
   const client = useApolloClient();
   const latest = useRef(new Map<string, ImageUpdate>());
   const deleted = useRef(new Set<string>());
+  const eventsSinceGc = useRef(0);
   const [live, setLive] = useState<Live>(EMPTY);
   const { restart } = useSubscription(IMAGE_UPDATES, {
     variables: { ids: null },
@@ -49,6 +55,10 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
         remember(deleted.current, update.id, MAX_LIVE_IMAGES);
         // Out of the cache, so every list drops it, however old the image.
         forgetImage(client.cache, update.id);
+      }
+      if (++eventsSinceGc.current >= EVENTS_PER_CACHE_GC) {
+        eventsSinceGc.current = 0;
+        client.cache.gc();
       }
       const isNew = !latest.current.has(update.id);
       latest.current.delete(update.id);
