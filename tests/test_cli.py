@@ -19,30 +19,30 @@ from tests.services import free_port, own_database_and_vhost
 _ENV = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
 
 
-def _imagequeue(
-    *args: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
+def _start_imagequeue(
+    *args: str,
+    cwd: Path = REPO_ROOT,
+    env: dict[str, str] | None = None,
+    stdout: int | IO[str] = subprocess.PIPE,
+    stderr: int | IO[str] = subprocess.PIPE,
+) -> subprocess.Popen[str]:
+    return subprocess.Popen(
         [sys.executable, "-m", "cli", *args],
         cwd=cwd,
-        capture_output=True,
+        stdout=stdout,
+        stderr=stderr,
         text=True,
-        timeout=120,
         env={**_ENV, **(env or {})},
     )
 
 
-def _start_imagequeue(
-    *args: str, stdout: int | IO[str] = subprocess.PIPE, stderr: int | IO[str] = subprocess.PIPE
-) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "cli", *args],
-        cwd=REPO_ROOT,
-        stdout=stdout,
-        stderr=stderr,
-        text=True,
-        env=_ENV,
-    )
+def _imagequeue(
+    *args: str, cwd: Path = REPO_ROOT, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``imagequeue *args`` to the end (at most 120 s)."""
+    with _start_imagequeue(*args, cwd=cwd, env=env) as process:
+        stdout, stderr = process.communicate(timeout=120)
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def _summary_row(stdout: str, filename: str) -> str:

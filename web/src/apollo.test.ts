@@ -2,24 +2,14 @@ import { describe, expect, it } from "vitest";
 
 import { createCache, retryWaitMs } from "./apollo";
 import { IMAGES } from "./graphql/operations";
-import type { ImageCard, ImagesData, StoredStatus } from "./graphql/types";
+import type { ImagesData, StoredStatus } from "./graphql/types";
+import { imageCard } from "./test/images";
 
-const card = (id: number, status: StoredStatus = "COMPLETED"): ImageCard & { __typename: string } => ({
-  __typename: "Image",
-  id: String(id),
-  filename: `${id}.jpg`,
-  status,
-  error: null,
-  thumbnailUrl: null,
-  placeholder: null,
-  dominantColor: null,
-  createdAt: "2026-11-30T01:00:00+00:00",
-});
 
 /** A page of the gallery's list, newest first: ids `from` down to `to`. */
 function page(from: number, to: number, hasNextPage: boolean, status: StoredStatus = "COMPLETED"): ImagesData {
   const edges = [];
-  for (let id = from; id >= to; id--) edges.push({ __typename: "ImageEdge", cursor: `c${id}`, node: card(id, status) });
+  for (let id = from; id >= to; id--) edges.push({ __typename: "ImageEdge", cursor: `c${id}`, node: imageCard(String(id), `${id}.jpg`, status) });
   return {
     images: {
       __typename: "ImageConnection",

@@ -8,23 +8,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 
 import { Gallery } from "../gallery/Gallery";
 import { IMAGE_CARD_FIELDS } from "../graphql/operations";
-import type { ImageCard, ImageDetail as ImageDetailData, ImageUpdate, StoredStatus } from "../graphql/types";
+import type { ImageDetail as ImageDetailData, ImageUpdate, StoredStatus } from "../graphql/types";
 import { LiveUpdates } from "../live/LiveUpdates";
+import { imageCard as card, imageUpdate as update } from "../test/images";
 import { ImageDetail } from "./ImageDetail";
 
 type Typed<T> = T & { __typename: string };
-
-const card = (id: string, filename: string, status: StoredStatus): Typed<ImageCard> => ({
-  __typename: "Image",
-  id,
-  filename,
-  status,
-  error: null,
-  thumbnailUrl: status === "COMPLETED" ? `/api/thumbnails/${id}` : null,
-  placeholder: null,
-  dominantColor: null,
-  createdAt: "2026-11-27T19:00:00+00:00",
-});
 
 const detail = (id: string, filename: string, status: StoredStatus): Typed<ImageDetailData> => {
   const done = status === "COMPLETED";
@@ -56,16 +45,6 @@ const detail = (id: string, filename: string, status: StoredStatus): Typed<Image
     metadata: null,
   };
 };
-
-const update = (id: string, status: ImageUpdate["status"], image: ImageCard | null): Typed<ImageUpdate> => ({
-  __typename: "ImageUpdate",
-  id,
-  status,
-  progress: 1,
-  stage: status.toLowerCase(),
-  error: null,
-  image,
-});
 
 /** A fake server with the images in `images`; the test decides what the watch-all stream says. */
 function fakeServer(images: Map<string, Typed<ImageDetailData>>, stream = new Subject<ImageUpdate>()) {

@@ -7,29 +7,8 @@ import { describe, expect, it } from "vitest";
 
 import type { ImageCard, ImageUpdate } from "../graphql/types";
 import { LiveUpdates } from "../live/LiveUpdates";
+import { imageCard as card, imageUpdate as update } from "../test/images";
 import { Gallery } from "./Gallery";
-
-const card = (id: string, filename: string, status: ImageCard["status"] = "COMPLETED"): ImageCard => ({
-  __typename: "Image",
-  id,
-  filename,
-  status,
-  error: null,
-  thumbnailUrl: `/api/thumbnails/${id}`,
-  placeholder: null,
-  dominantColor: null,
-  createdAt: "2026-11-27T19:00:00+00:00",
-});
-
-const update = (id: string, status: ImageUpdate["status"], image: ImageCard | null): ImageUpdate & { __typename: string } => ({
-  __typename: "ImageUpdate",
-  id,
-  status,
-  progress: 1,
-  stage: status.toLowerCase(),
-  error: null,
-  image,
-});
 
 /** A fake server listing two images; the test decides what the watch-all stream says. */
 function fakeServer(stream: Subject<ImageUpdate>, status: ImageCard["status"] = "COMPLETED"): ApolloLink {
@@ -58,17 +37,21 @@ function fakeServer(stream: Subject<ImageUpdate>, status: ImageCard["status"] = 
   });
 }
 
+function showGallery(client: ApolloClient): void {
+  render(
+    <ApolloProvider client={client}>
+      <LiveUpdates>
+        <Gallery canRetry={false} />
+      </LiveUpdates>
+    </ApolloProvider>,
+  );
+}
+
 describe("Gallery", () => {
   it("drops an image when its DELETED event arrives, whatever comes after it", async () => {
     const stream = new Subject<ImageUpdate>();
     const client = new ApolloClient({ link: fakeServer(stream), cache: new InMemoryCache() });
-    render(
-      <ApolloProvider client={client}>
-        <LiveUpdates>
-          <Gallery canRetry={false} />
-        </LiveUpdates>
-      </ApolloProvider>,
-    );
+    showGallery(client);
     expect(await screen.findAllByTestId("image-card")).toHaveLength(2);
 
     // Another client deletes dog.jpg; a late event for it arrives after the deletion.
@@ -86,13 +69,7 @@ describe("Gallery", () => {
     // Given the gallery filtered to pending images, two of them
     const stream = new Subject<ImageUpdate>();
     const client = new ApolloClient({ link: fakeServer(stream, "PENDING"), cache: new InMemoryCache() });
-    render(
-      <ApolloProvider client={client}>
-        <LiveUpdates>
-          <Gallery canRetry={false} />
-        </LiveUpdates>
-      </ApolloProvider>,
-    );
+    showGallery(client);
     await userEvent.selectOptions(screen.getByRole("combobox", { name: "Status" }), "pending");
     expect(await screen.findAllByTestId("image-card")).toHaveLength(2);
 

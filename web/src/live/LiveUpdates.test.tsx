@@ -2,10 +2,11 @@ import { ApolloClient, ApolloLink, InMemoryCache } from "@apollo/client";
 import { ApolloProvider } from "@apollo/client/react";
 import { act, render, screen, waitFor } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
+import type { ReactNode } from "react";
 import { Observable, type Subscriber } from "rxjs";
 import { describe, expect, it } from "vitest";
 
-import type { ImageUpdate } from "../graphql/types";
+import { imageCard, imageUpdate } from "../test/images";
 import { ConnectionStatus } from "./connection";
 import {
   EVENTS_PER_CACHE_GC,
@@ -16,27 +17,8 @@ import {
   type Live,
 } from "./LiveUpdates";
 
-const update = (id: number, withImage = false): ImageUpdate & { __typename: string } => ({
-  __typename: "ImageUpdate",
-  id: String(id),
-  status: "PENDING",
-  progress: 0,
-  stage: "queued",
-  error: null,
-  image: withImage
-    ? {
-        __typename: "Image",
-        id: String(id),
-        filename: `${id}.jpg`,
-        status: "PENDING",
-        error: null,
-        thumbnailUrl: null,
-        placeholder: null,
-        dominantColor: null,
-        createdAt: "2026-11-30T01:00:00+00:00",
-      }
-    : null,
-});
+const update = (id: number, withImage = false) =>
+  imageUpdate(String(id), "PENDING", withImage ? imageCard(String(id), `${id}.jpg`, "PENDING") : null);
 
 /** A server that hands the test each watch-all stream the page opens. */
 function fakeServer() {
@@ -55,15 +37,19 @@ function Probe({ seen }: { seen: { live?: Live } }) {
   return null;
 }
 
+function showLive(client: ApolloClient, page: ReactNode, connection?: ConnectionStatus): void {
+  render(
+    <ApolloProvider client={client}>
+      <LiveUpdates connection={connection}>{page}</LiveUpdates>
+    </ApolloProvider>,
+  );
+}
+
 describe("LiveUpdates", () => {
   it("says when live updates pause and when they are back", async () => {
     const { client } = fakeServer();
     const connection = new ConnectionStatus();
-    render(
-      <ApolloProvider client={client}>
-        <LiveUpdates connection={connection}>page</LiveUpdates>
-      </ApolloProvider>,
-    );
+    showLive(client, "page", connection);
     act(() => connection.connected());
     expect(screen.queryByRole("status")).toBeNull();
 
@@ -76,11 +62,7 @@ describe("LiveUpdates", () => {
 
   it("offers to reconnect when the stream ends in an error, and opens it again", async () => {
     const { client, streams } = fakeServer();
-    render(
-      <ApolloProvider client={client}>
-        <LiveUpdates>page</LiveUpdates>
-      </ApolloProvider>,
-    );
+    showLive(client, "page");
     await waitFor(() => expect(streams).toHaveLength(1));
 
     act(() => streams[0].error(new Error("socket closed with 4500")));
@@ -94,13 +76,7 @@ describe("LiveUpdates", () => {
   it("keeps a bounded number of images on a page left open", async () => {
     const { client, streams } = fakeServer();
     const seen: { live?: Live } = {};
-    render(
-      <ApolloProvider client={client}>
-        <LiveUpdates>
-          <Probe seen={seen} />
-        </LiveUpdates>
-      </ApolloProvider>,
-    );
+    showLive(client, <Probe seen={seen} />);
     await waitFor(() => expect(streams).toHaveLength(1));
 
     const total = MAX_LIVE_IMAGES + 50;
@@ -118,11 +94,7 @@ describe("LiveUpdates", () => {
 
   it("lets go of the images each event put in the cache once nothing shows them", async () => {
     const { client, streams } = fakeServer();
-    render(
-      <ApolloProvider client={client}>
-        <LiveUpdates>page</LiveUpdates>
-      </ApolloProvider>,
-    );
+    showLive(client, "page");
     await waitFor(() => expect(streams).toHaveLength(1));
 
     const total = EVENTS_PER_CACHE_GC + 20;

@@ -5,22 +5,12 @@ import { describe, expect, it } from "vitest";
 
 import { IMAGE_DETAIL, IMAGE_UPDATES } from "../graphql/operations";
 import type { ImageCard, ImageStatus, StoredStatus } from "../graphql/types";
+import { imageCard, imageUpdate } from "../test/images";
 import { LiveFreshness } from "./freshness";
 
-const card = (status: StoredStatus, thumbnailUrl: string | null): ImageCard => ({
-  __typename: "Image",
-  id: "7",
-  filename: "cat.jpg",
-  status,
-  error: null,
-  thumbnailUrl,
-  placeholder: null,
-  dominantColor: null,
-  createdAt: "2026-11-30T01:00:00+00:00",
-});
-
 const detail = (status: StoredStatus) => ({
-  ...card(status, null),
+  ...imageCard("7", "cat.jpg", status),
+  thumbnailUrl: null,
   contentType: "image/jpeg",
   fileSize: 1000,
   startedAt: null,
@@ -35,9 +25,7 @@ const detail = (status: StoredStatus) => ({
   metadata: null,
 });
 
-const event = (status: ImageStatus, image: ImageCard | null) => ({
-  imageUpdates: { __typename: "ImageUpdate", id: "7", status, progress: 1, stage: "done", error: null, image },
-});
+const event = (status: ImageStatus, image: ImageCard | null) => ({ imageUpdates: imageUpdate("7", status, image) });
 
 /** A server whose answers and events the test releases one by one. */
 function setUp() {
@@ -67,7 +55,7 @@ describe("a query's answer and the live events that overtook it", () => {
 
     // The database was read while the image was processing; its COMPLETED event comes
     // over the socket before the answer does
-    events.next(event("COMPLETED", card("COMPLETED", "/api/thumbnails/7")));
+    events.next(event("COMPLETED", imageCard("7", "cat.jpg", "COMPLETED")));
     answers.next({ image: detail("PROCESSING") });
 
     const { data } = await query;
@@ -78,7 +66,7 @@ describe("a query's answer and the live events that overtook it", () => {
   it("takes the answer over events received before the query was sent", async () => {
     const { client, events, answers } = setUp();
     // An event from before a reconnect, then the refetch made after it
-    events.next(event("PROCESSING", card("PROCESSING", null)));
+    events.next(event("PROCESSING", imageCard("7", "cat.jpg", "PROCESSING")));
     const query = client.query({ query: IMAGE_DETAIL, variables: { id: "7" }, fetchPolicy: "network-only" });
     answers.next({ image: detail("COMPLETED") });
 

@@ -6,20 +6,8 @@ import userEvent from "@testing-library/user-event";
 import { Observable } from "rxjs";
 import { describe, expect, it } from "vitest";
 
-import type { ImageCard } from "../graphql/types";
+import { imageCard as card } from "../test/images";
 import { UploadPanel } from "./UploadPanel";
-
-const card = (id: string, filename: string, status: ImageCard["status"]): ImageCard => ({
-  __typename: "Image",
-  id,
-  filename,
-  status,
-  error: null,
-  thumbnailUrl: status === "COMPLETED" ? `/api/thumbnails/${id}` : null,
-  placeholder: null,
-  dominantColor: null,
-  createdAt: "2026-11-27T19:00:00+00:00",
-});
 
 /** A fake server: accepts image files, rejects the rest, and ends every image it took with `final`. */
 function fakeServer(final: "COMPLETED" | "DELETED" = "COMPLETED"): ApolloLink {
