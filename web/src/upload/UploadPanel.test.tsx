@@ -1,16 +1,20 @@
 import { ApolloClient, ApolloLink, InMemoryCache } from "@apollo/client";
 import { CombinedGraphQLErrors, ServerError } from "@apollo/client/errors";
 import { ApolloProvider } from "@apollo/client/react";
-import { render, screen, within } from "@testing-library/react";
+import { render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Observable } from "rxjs";
 import { describe, expect, it } from "vitest";
 
-import { imageCard as card } from "../test/images";
+import { imageCard as card, imageUpdate as update } from "../test/images";
 import { UploadPanel } from "./UploadPanel";
 
-/** A fake server: accepts image files, rejects the rest, and ends every image it took with `final`. */
-function fakeServer(final: "COMPLETED" | "DELETED" = "COMPLETED"): ApolloLink {
+/**
+ * A fake server: accepts image files (ids 1, 2, …), rejects the rest, and ends every image
+ * a subscription names with `final`. `subscriptions` collects the ids of each one opened.
+ */
+function fakeServer(final: "COMPLETED" | "DELETED" = "COMPLETED", subscriptions: string[][] = []): ApolloLink {
+  let lastId = 0;
   return new ApolloLink((operation) => {
     return new Observable((observer) => {
       if (operation.operationName === "UploadImage") {
@@ -26,18 +30,16 @@ function fakeServer(final: "COMPLETED" | "DELETED" = "COMPLETED"): ApolloLink {
             ],
           });
         } else {
-          observer.next({ data: { uploadImage: card("1", file.name, "PENDING") } });
+          observer.next({ data: { uploadImage: card(String(++lastId), file.name, "PENDING") } });
         }
         observer.complete();
       } else if (operation.operationName === "ImageUpdates") {
-        const [id] = operation.variables.ids as string[];
-        const image = final === "DELETED" ? null : card(id, "cat.jpg", final);
-        const stage = final === "DELETED" ? "deleted" : "done";
-        observer.next({
-          data: {
-            imageUpdates: { __typename: "ImageUpdate", id, status: final, progress: 1, stage, error: null, image },
-          },
-        });
+        const ids = operation.variables.ids as string[];
+        subscriptions.push(ids);
+        for (const id of ids) {
+          const image = final === "DELETED" ? null : card(id, "cat.jpg", final);
+          observer.next({ data: { imageUpdates: update(id, final, image) } });
+        }
         observer.complete();
       }
     });
@@ -105,6 +107,32 @@ describe("UploadPanel", () => {
     const bars = within(list).getAllByRole("progressbar");
     expect(bars.map((bar) => bar.getAttribute("aria-valuenow"))).toEqual(["100", "100"]);
     expect(within(list).getByRole("link", { name: "view" })).toHaveAttribute("href", "#/images/1");
+  });
+
+  it("uploads every file while their images wait, following them in shared subscriptions", async () => {
+    // Given a server whose workers are far behind: no image it accepts is processed yet
+    const opened: string[][] = [];
+    const slowWorkers = new ApolloLink((operation, forward) => {
+      if (operation.operationName !== "ImageUpdates") return forward(operation);
+      opened.push(operation.variables.ids as string[]);
+      return new Observable(() => undefined);
+    }).concat(fakeServer());
+    renderPanel(slowWorkers);
+
+    // When more files are dropped than the server allows subscriptions per connection
+    const files = Array.from({ length: 150 }, (_, i) => new File(["jpeg"], `p${i}.jpg`, { type: "image/jpeg" }));
+    await userEvent.upload(screen.getByTestId("file-input"), files);
+
+    // Then every file is uploaded, none left waiting for processing to catch up, and each
+    // image is followed, in fewer subscriptions than images
+    const list = screen.getByRole("list", { name: "Uploads" });
+    await waitFor(() => expect(within(list).getAllByText("Queued for processing")).toHaveLength(150), {
+      timeout: 10_000,
+    });
+    expect(within(list).queryByText("Waiting to upload")).toBeNull();
+    await waitFor(() => expect(opened.flat()).toHaveLength(150));
+    expect(new Set(opened.flat()).size).toBe(150);
+    expect(opened.length).toBeLessThan(150);
   });
 
   it("ends the row of an image deleted before it was processed", async () => {

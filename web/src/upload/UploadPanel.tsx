@@ -4,13 +4,13 @@ import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } 
 import { UPLOAD_IMAGE } from "../graphql/operations";
 import type { ImageUpdate } from "../graphql/types";
 import type { UploadProgress } from "../xhrFetch";
+import { isFinal } from "../graphql/types";
 import { isTemporaryFailure, rejectionMessage, type UploadState } from "./progress";
 import { UploadRow } from "./UploadRow";
+import { WatchGroups } from "./watchGroups";
 
 /** Files sent at once; the rest wait their turn. */
 const PARALLEL_UPLOADS = 3;
-/** Open per-file subscriptions; the server allows 100 per connection (MAX_SUBSCRIPTIONS_PER_CONNECTION). */
-const MAX_WATCHED = 90;
 
 type Action =
   | { type: "add"; files: File[] }
@@ -69,6 +69,27 @@ function uploadsReducer(state: UploadState[], action: Action): UploadState[] {
 export function UploadPanel() {
   const client = useApolloClient();
   const [uploads, dispatch] = useReducer(uploadsReducer, []);
+  // The latest event of each uploaded image, from the panel's shared subscriptions.
+  const [updates, setUpdates] = useState<ReadonlyMap<string, ImageUpdate>>(new Map());
+  const rowOf = useRef(new Map<string, string>());
+  const watcher = useRef<WatchGroups | null>(null);
+  useEffect(() => {
+    const groups = new WatchGroups(client, {
+      update: (update) => {
+        setUpdates((previous) => new Map(previous).set(update.id, update));
+        const key = rowOf.current.get(update.id);
+        if (key && isFinal(update.status)) dispatch({ type: "final", key, update });
+      },
+      untracked: (ids, message) => {
+        for (const id of ids) {
+          const key = rowOf.current.get(id);
+          if (key) dispatch({ type: "untracked", key, message });
+        }
+      },
+    });
+    watcher.current = groups;
+    return () => groups.close();
+  }, [client]);
   const [dragging, setDragging] = useState(false);
   const input = useRef<HTMLInputElement>(null);
   // Keys already handed to `send`: effects may run twice (StrictMode) before state catches up.
@@ -92,8 +113,11 @@ export function UploadPanel() {
           },
         });
         const id = result.data?.uploadImage.id;
-        if (id) dispatch({ type: "accepted", key: item.key, id });
-        else dispatch({ type: "rejected", key: item.key, message: "the server returned no image" });
+        if (id) {
+          dispatch({ type: "accepted", key: item.key, id });
+          rowOf.current.set(id, item.key);
+          watcher.current?.watch(id);
+        } else dispatch({ type: "rejected", key: item.key, message: "the server returned no image" });
       } catch (error) {
         const type = isTemporaryFailure(error) ? "unsent" : "rejected";
         dispatch({ type, key: item.key, message: rejectionMessage(error, item.file.name) });
@@ -102,12 +126,10 @@ export function UploadPanel() {
     [client],
   );
 
-  // A small scheduler: start queued files while fewer than PARALLEL_UPLOADS are sending
-  // and the open subscriptions leave room for theirs.
+  // A small scheduler: start queued files while fewer than PARALLEL_UPLOADS are sending.
   useEffect(() => {
     const sending = uploads.filter((u) => u.phase === "uploading").length;
-    const watched = uploads.filter((u) => u.phase === "processing").length;
-    const room = Math.min(PARALLEL_UPLOADS - sending, MAX_WATCHED - watched - sending);
+    const room = PARALLEL_UPLOADS - sending;
     if (room <= 0) return;
     const next = uploads
       .filter((u) => u.phase === "queued" && !started.current.has(u.key))
@@ -119,8 +141,6 @@ export function UploadPanel() {
     }
   }, [uploads, send]);
 
-  const onFinal = useCallback((key: string, update: ImageUpdate) => dispatch({ type: "final", key, update }), []);
-  const onUntracked = useCallback((key: string, message: string) => dispatch({ type: "untracked", key, message }), []);
   // The same File again: the row is queued, and the scheduler starts it like any other.
   const onTryAgain = useCallback((key: string) => {
     started.current.delete(key);
@@ -169,8 +189,7 @@ export function UploadPanel() {
             <UploadRow
               key={item.key}
               state={item}
-              onFinal={onFinal}
-              onUntracked={onUntracked}
+              update={item.id === undefined ? undefined : updates.get(item.id)}
               onTryAgain={onTryAgain}
             />
           ))}

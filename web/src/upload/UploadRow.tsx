@@ -1,35 +1,18 @@
-import { useSubscription } from "@apollo/client/react";
-import { useEffect } from "react";
-
-import { IMAGE_UPDATES } from "../graphql/operations";
-import { isFinal, type ImageUpdate } from "../graphql/types";
+import type { ImageUpdate } from "../graphql/types";
 import { ProgressBar } from "./ProgressBar";
 import { combinedProgress, formatBytes, phaseLabel, type UploadState } from "./progress";
 
 interface Props {
   state: UploadState;
-  onFinal: (key: string, update: ImageUpdate) => void;
-  /** The row's subscription ended with an error ("no image with id 7": deleted meanwhile). */
-  onUntracked: (key: string, message: string) => void;
+  /** The image's latest event, once the panel follows it. */
+  update?: ImageUpdate;
   onTryAgain: (key: string) => void;
 }
 
-/** One file: while it is sent, bytes; once it has an id, its own `imageUpdates(ids: [id])`. */
-export function UploadRow({ state, onFinal, onUntracked, onTryAgain }: Props) {
-  const watching = state.phase === "processing" && state.id !== undefined;
-  const { data, error } = useSubscription(IMAGE_UPDATES, {
-    variables: { ids: state.id ? [state.id] : [] },
-    skip: !watching,
-  });
-  const update = watching ? data?.imageUpdates : undefined;
-  const lost = watching ? error?.message : undefined;
-  useEffect(() => {
-    if (update && isFinal(update.status)) onFinal(state.key, update);
-  }, [update, state.key, onFinal]);
-  useEffect(() => {
-    if (lost !== undefined) onUntracked(state.key, lost);
-  }, [lost, state.key, onUntracked]);
-  return <UploadRowView state={state} update={update} onTryAgain={onTryAgain} />;
+/** One file: while it is sent, bytes; once it has an id, its image's progress. */
+export function UploadRow({ state, update, onTryAgain }: Props) {
+  const processing = state.phase === "processing" ? update : undefined;
+  return <UploadRowView state={state} update={processing} onTryAgain={onTryAgain} />;
 }
 
 const BAD_PHASES: ReadonlySet<UploadState["phase"]> = new Set(["rejected", "unsent", "untracked", "failed"]);
