@@ -6,11 +6,14 @@ as subprocesses; they are stopped, and the database and vhost dropped, at the en
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import asyncpg
 import pytest
 
+from infra.db.migrate import migrate
 from tests.client import Api
 from tests.processes import Launcher, launcher
 from tests.services import (
@@ -75,3 +78,16 @@ def api(stack: Launcher, service_env: dict[str, str]) -> Iterator[Api]:
     client = Api(base_url, Path(service_env["STORAGE_DIR"]))
     yield client
     client.close()
+
+
+@pytest.fixture
+async def connection() -> AsyncIterator[asyncpg.Connection]:
+    """A connection to a fresh, migrated database of the test's own, dropped at the end."""
+    require_postgres()
+    # The helpers run their own event loop, so they go to a thread.
+    url = await asyncio.to_thread(create_database)
+    await migrate(url)
+    connection = await asyncpg.connect(url)
+    yield connection
+    await connection.close()
+    await asyncio.to_thread(drop_database, url)

@@ -2,36 +2,20 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import subprocess
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import asyncpg
 import pytest
 
 from infra.db.images import ImageStatus
-from infra.db.migrate import migrate
 from infra.db.stats import count_by_status, processing_times, throughput_per_minute
 from tests.client import Api
 from tests.images import photo
 from tests.processes import REPO_ROOT, own_server
-from tests.services import create_database, drop_database, require_postgres
-
-
-@pytest.fixture
-async def connection() -> AsyncIterator[asyncpg.Connection]:
-    require_postgres()
-    # The helpers run their own event loop, so they go to a thread.
-    url = await asyncio.to_thread(create_database)
-    await migrate(url)
-    connection = await asyncpg.connect(url)
-    yield connection
-    await connection.close()
-    await asyncio.to_thread(drop_database, url)
 
 
 async def test_counts_and_percentiles_from_known_rows(connection: asyncpg.Connection) -> None:

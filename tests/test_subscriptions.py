@@ -301,6 +301,29 @@ def test_a_dashboard_sees_an_image_deleted_after_it_completed(api: Api, protocol
     assert after == [_deleted(image_id)]
 
 
+def test_a_dashboard_learns_of_a_delete_made_while_the_broker_was_away(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a server (no worker) that reaches RabbitMQ through a proxy of this test's own,
+    # and a dashboard watching every image, which has seen an upload
+    with server_behind_a_proxy(service_env, tmp_path, "broker") as (server, api, proxy):
+        dashboard = Subscription(api.base_url, TRANSPORT_WS)
+        try:
+            image_id = api.upload("unlucky.jpg", photo())["id"]
+            first = dashboard.next_update()
+            assert first is not None and (first["id"], first["status"]) == (image_id, "PENDING")
+            # When the image is deleted while the broker is unreachable, so its event is lost
+            proxy.cut()
+            _delete(api, image_id, "rest")
+            assert "could not publish the deleted event" in server.log()
+            proxy.restore()
+            # Then, once the server's listener is back, the dashboard hears of the delete
+            rest = dashboard.updates_for(image_id)
+        finally:
+            dashboard.close()
+    assert rest[-1] == _deleted(image_id)
+
+
 def test_a_delete_while_the_broker_is_away_still_ends_its_watchers_subscription(
     service_env: dict[str, str], tmp_path: Path
 ) -> None:

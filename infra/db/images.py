@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -258,6 +258,39 @@ async def mark_failed(db: Executor, image_id: int, *, error: str) -> bool:
     return changed is not None
 
 
+TOMBSTONE_RETENTION = timedelta(days=7)
+"""How long a delete stays readable by ``deleted_since``: longer than any listener outage
+worth catching up on."""
+
+
 async def delete(db: Executor, image_id: int) -> ImageRecord | None:
-    row = await db.fetchrow(f"DELETE FROM images WHERE id = $1 RETURNING {COLUMNS}", image_id)
+    """Remove the row and leave its tombstone, in one statement; prune old tombstones."""
+    row = await db.fetchrow(
+        f"""
+        WITH gone AS (
+            DELETE FROM images WHERE id = $1 RETURNING {COLUMNS}
+        ), tombstone AS (
+            INSERT INTO deleted_images (image_id) SELECT id FROM gone
+            ON CONFLICT (image_id) DO NOTHING
+        ), pruned AS (
+            DELETE FROM deleted_images WHERE deleted_at < now() - $2::interval
+        )
+        SELECT * FROM gone
+        """,
+        image_id,
+        TOMBSTONE_RETENTION,
+    )
     return ImageRecord.from_row(row) if row else None
+
+
+async def deleted_since(db: Executor, since: datetime, *, limit: int) -> list[int]:
+    """Ids of the images deleted at or after ``since``, oldest first."""
+    rows = await db.fetch(
+        """
+        SELECT image_id FROM deleted_images WHERE deleted_at >= $1
+        ORDER BY deleted_at LIMIT $2
+        """,
+        since,
+        limit,
+    )
+    return [row["image_id"] for row in rows]

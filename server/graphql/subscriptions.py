@@ -69,10 +69,14 @@ async def watch_all(
         while True:
             item = await subscriber.next()
             if isinstance(item, Resync):
-                # The changes we may have missed, as their current state.
+                # The changes we may have missed, as their current state, and the deletes,
+                # from their tombstones.
                 changed = await context.service.changed_since(item.since, limit=_RESYNC_MAX_IMAGES)
                 for record in changed:
                     yield event_from_record(record), record
+                deleted = await context.service.deleted_since(item.since, limit=_RESYNC_MAX_IMAGES)
+                for image_id in deleted:
+                    yield ImageEvent.deleted(image_id), None
             else:
                 yield item, None
 
