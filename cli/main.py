@@ -116,9 +116,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         asyncio.run(run_worker(settings, concurrency=args.concurrency))
     elif args.command == "migrate":
-        from infra.db.migrate import migrate
-
-        applied = asyncio.run(migrate(settings.database_url.get_secret_value()))
+        applied = _migrate(settings)
+        if applied is None:
+            sys.exit(1)
         print(f"applied migrations: {applied or 'none (up to date)'}")
     elif args.command == "up":
         sys.exit(_up(settings, host=args.host, port=args.port))
@@ -143,6 +143,20 @@ def _run_admin(settings: Settings, args: argparse.Namespace) -> int:
     except Unreachable as exc:
         print(exc, file=sys.stderr)
         return 1
+
+
+def _migrate(settings: Settings) -> list[int] | None:
+    """Apply pending migrations; None, after one line on stderr, when the database cannot
+    be reached (the first thing `make run` on a machine without PostgreSQL meets)."""
+    from cli.services import describe
+    from infra.db.availability import DATABASE_UNAVAILABLE
+    from infra.db.migrate import migrate
+
+    try:
+        return asyncio.run(migrate(settings.database_url.get_secret_value()))
+    except DATABASE_UNAVAILABLE as exc:
+        print(f"cannot reach the database: {describe(exc)}", file=sys.stderr)
+        return None
 
 
 def _run_client(args: argparse.Namespace) -> int:
@@ -177,9 +191,8 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
 
 def _up(settings: Settings, *, host: str | None, port: int | None) -> int:
     """Run server and worker as child processes; Ctrl-C or SIGTERM stops both."""
-    from infra.db.migrate import migrate
-
-    asyncio.run(migrate(settings.database_url.get_secret_value()))
+    if _migrate(settings) is None:
+        return 1
     serve_args = ["serve"]
     if host:
         serve_args += ["--host", host]

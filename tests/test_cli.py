@@ -371,19 +371,6 @@ def test_stats_shows_the_queue_as_unavailable_when_rabbitmq_is_unreachable(
     assert "Traceback" not in result.stderr
 
 
-def test_stats_says_in_one_line_that_the_database_is_unreachable(
-    service_env: dict[str, str],
-) -> None:
-    closed = f"postgresql://postgres:s3cret@127.0.0.1:{free_port()}/imagequeue"
-
-    result = _imagequeue("stats", env={**service_env, "DATABASE_URL": closed})
-
-    assert result.returncode == 1, result.stdout + result.stderr
-    [line] = result.stderr.splitlines()
-    assert line.startswith("cannot reach the database: "), line
-    assert "s3cret" not in result.stdout + result.stderr
-
-
 @pytest.mark.parametrize(
     ("action", "unreachable", "message"),
     [
@@ -403,6 +390,20 @@ def test_dlq_says_in_one_line_which_service_is_unreachable(
     assert result.returncode == 1, result.stdout + result.stderr
     [line] = result.stderr.splitlines()
     assert line.startswith(message), line
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["stats", "migrate", "up"])
+def test_admin_commands_say_in_one_line_that_the_database_is_unreachable(
+    service_env: dict[str, str], command: str
+) -> None:
+    closed = f"postgresql://postgres:s3cret@127.0.0.1:{free_port()}/imagequeue"
+
+    result = _imagequeue(command, env={**service_env, "DATABASE_URL": closed})
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("cannot reach the database: "), line
     assert "s3cret" not in result.stdout + result.stderr
 
 
