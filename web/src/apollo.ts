@@ -94,7 +94,8 @@ export function createApolloClient(connection: ConnectionStatus = new Connection
         // again. After a macrotask, so the stream's subscribe message has gone out first.
         connected: () => {
           connection.connected();
-          setTimeout(() => void client.refetchQueries({ include: "active" }), 0);
+          // A failed read shows as that query's own error.
+          setTimeout(() => client.refetchQueries({ include: "active" }).catch(() => undefined), 0);
         },
         closed: () => connection.closed(),
       },

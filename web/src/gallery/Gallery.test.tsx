@@ -6,6 +6,7 @@ import { Observable, Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 
 import type { ImageCard, ImageUpdate } from "../graphql/types";
+import { createCache } from "../apollo";
 import { LiveUpdates } from "../live/LiveUpdates";
 import { imageCard as card, imageUpdate as update } from "../test/images";
 import { Gallery } from "./Gallery";
@@ -79,5 +80,38 @@ describe("Gallery", () => {
     // Then only the other is listed
     await waitFor(() => expect(screen.getAllByTestId("image-card")).toHaveLength(1));
     expect(screen.getByText("cat.jpg")).toBeInTheDocument();
+  });
+
+  it("keeps the pages loaded below the first when the page reads its lists again (a reconnect)", async () => {
+    // Given a gallery of 30 images, 24 a page, with the second page loaded
+    const ids = Array.from({ length: 30 }, (_, i) => 30 - i);
+    const pages = new ApolloLink((operation) => {
+      if (operation.operationName !== "Images") return new Observable(() => undefined);
+      const after = operation.variables.after as string | undefined;
+      const start = after ? ids.indexOf(Number(after.slice(1))) + 1 : 0;
+      const slice = ids.slice(start, start + 24);
+      return new Observable((observer) => {
+        observer.next({
+          data: {
+            images: {
+              __typename: "ImageConnection",
+              edges: slice.map((id) => ({ __typename: "ImageEdge", cursor: `c${id}`, node: card(String(id), `${id}.jpg`) })),
+              pageInfo: { __typename: "PageInfo", hasNextPage: start + 24 < ids.length, endCursor: `c${slice[slice.length - 1]}` },
+            },
+          },
+        });
+        observer.complete();
+      });
+    });
+    const client = new ApolloClient({ link: pages, cache: createCache() });
+    showGallery(client);
+    await userEvent.click(await screen.findByRole("button", { name: "Load more" }));
+    await waitFor(() => expect(screen.getAllByTestId("image-card")).toHaveLength(30));
+
+    // When the page reads its active queries again, as it does when its socket connects
+    await act(() => client.refetchQueries({ include: "active" }));
+
+    // Then the reader keeps their place: all 30 are still listed
+    expect(screen.getAllByTestId("image-card")).toHaveLength(30);
   });
 });

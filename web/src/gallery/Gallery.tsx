@@ -15,6 +15,9 @@ export function Gallery({ canRetry }: { canRetry: boolean }) {
     variables: { first: PAGE_SIZE, status },
     // A filter chosen again shows its cached list at once and reads it again meanwhile.
     fetchPolicy: "cache-and-network",
+    // A refetch (on reconnect) goes through the list's merge, which keeps the pages loaded
+    // below the first; Apollo would otherwise overwrite the list with the first page.
+    refetchWritePolicy: "merge",
     notifyOnNetworkStatusChange: true,
   });
   const live = useLive();

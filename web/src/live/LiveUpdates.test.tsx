@@ -73,6 +73,28 @@ describe("LiveUpdates", () => {
     expect(screen.queryByRole("alert")).toBeNull();
   });
 
+  it("takes the stopped notice back when events come again after an error in one", async () => {
+    const { client, streams } = fakeServer();
+    showLive(client, "page");
+    await waitFor(() => expect(streams).toHaveLength(1));
+
+    act(() => streams[0].next({ data: { imageUpdates: null }, errors: [{ message: "database unavailable" }] } as never));
+    expect(await screen.findByRole("alert")).toHaveTextContent("Live updates stopped.");
+
+    act(() => streams[0].next({ data: { imageUpdates: update(1) } }));
+    await waitFor(() => expect(screen.queryByRole("alert")).toBeNull());
+  });
+
+  it("says it is reconnecting when the first connection fails too", () => {
+    const { client } = fakeServer();
+    const connection = new ConnectionStatus();
+    showLive(client, "page", connection);
+
+    act(() => connection.closed());
+
+    expect(screen.getByRole("status")).toHaveTextContent("Live updates paused: reconnecting to the server");
+  });
+
   it("keeps a bounded number of images on a page left open", async () => {
     const { client, streams } = fakeServer();
     const seen: { live?: Live } = {};

@@ -48,6 +48,8 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
     onData: ({ data }) => {
       const update = data.data?.imageUpdates;
       if (!update) return;
+      // An error in one event does not end the stream: events coming again say it is live.
+      if (ownConnection.get() === "stopped") ownConnection.set("live");
       // Nothing follows a DELETED (the server drops a worker's late reports; this is the
       // same rule for events that reach the page out of order).
       if (deleted.current.has(update.id)) return;
@@ -70,7 +72,8 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
         eventCount: previous.eventCount + 1,
       }));
     },
-    // Only a close graphql-ws deems fatal gets here; it retries everything else itself.
+    // A close graphql-ws deems fatal, or an error in one event (then the next one above
+    // clears it); graphql-ws retries every other close itself.
     onError: () => ownConnection.set("stopped"),
   });
   const state = useSyncExternalStore(ownConnection.subscribe, ownConnection.get);
@@ -87,7 +90,8 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
           <button
             type="button"
             onClick={() => {
-              ownConnection.set("connecting");
+              // Live unless the new attempt fails too: a closed socket reports that itself.
+              ownConnection.set("live");
               restart();
             }}
           >

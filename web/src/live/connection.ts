@@ -22,8 +22,8 @@ export class ConnectionStatus {
     this.set("live");
   }
 
-  /** A socket that was up went down; graphql-ws retries on its own. */
+  /** The socket went down, or could not be opened; graphql-ws retries on its own. */
   closed(): void {
-    if (this.state === "live") this.set("reconnecting");
+    if (this.state !== "stopped") this.set("reconnecting");
   }
 }

@@ -53,4 +53,34 @@ describe("WatchGroups", () => {
     ]);
     expect(update.mock.calls.map(([u]) => u.id)).toEqual(["1", "3"]);
   });
+
+  it("keeps following the others when a finished image of the group is gone on a reconnect", async () => {
+    // Given a group of three whose image 2 completes, then is deleted; the subscription is
+    // sent again (a reconnect) and refused for it
+    const opened: string[][] = [];
+    const link = new ApolloLink(
+      (operation) =>
+        new Observable((observer) => {
+          const ids = operation.variables.ids as string[];
+          opened.push(ids);
+          if (opened.length === 1) {
+            observer.next({ data: { imageUpdates: imageUpdate("2", "COMPLETED", imageCard("2", "2.jpg")) } });
+            observer.next({ data: null, errors: [{ message: "no image with id 2" }] });
+          }
+        }),
+    );
+    const untracked = vi.fn();
+    const groups = new WatchGroups(new ApolloClient({ link, cache: new InMemoryCache() }), {
+      update: vi.fn(),
+      untracked,
+    });
+
+    for (const id of ["1", "2", "3"]) groups.watch(id);
+
+    // Then 1 and 3 are followed again, and nothing is given up
+    await vi.waitFor(() => expect(opened).toHaveLength(2));
+    expect(opened[1]).toEqual(["1", "3"]);
+    expect(untracked).not.toHaveBeenCalled();
+    expect(groups.subscriptionCount).toBe(1);
+  });
 });

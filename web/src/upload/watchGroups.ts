@@ -74,6 +74,9 @@ export class WatchGroups {
       this.flush();
     };
     const fail = (message: string) => {
+      // An error may come in an event while the subscription stays open: close it, or it
+      // would hold a place on the socket that the count no longer sees.
+      subscription?.unsubscribe();
       this.untrack([...unfinished], message);
       unfinished.clear();
       end();
@@ -94,18 +97,19 @@ export class WatchGroups {
     if (!ended) this.open.add(subscription);
   }
 
-  /** The images a refused subscription names as gone leave; the others are followed again. */
-  private untrack(ids: string[], message: string): void {
+  /**
+   * After a refused subscription: the unfinished images it names as gone leave, and the
+   * others are followed again (it may name one that finished already, when it was sent
+   * again on a reconnect). Without such a name, none can be followed.
+   */
+  private untrack(unfinished: string[], message: string): void {
     const gone = new Set(/no image with id ([\d, ]+)/.exec(message)?.[1].split(", ") ?? []);
-    const others = ids.filter((id) => !gone.has(id));
-    if (gone.size === 0 || others.length === ids.length) {
-      this.listener.untracked(ids, message);
+    if (gone.size === 0) {
+      this.listener.untracked(unfinished, message);
       return;
     }
-    this.listener.untracked(
-      ids.filter((id) => gone.has(id)),
-      message,
-    );
-    this.waiting.unshift(...others);
+    const lost = unfinished.filter((id) => gone.has(id));
+    if (lost.length > 0) this.listener.untracked(lost, message);
+    this.waiting.unshift(...unfinished.filter((id) => !gone.has(id)));
   }
 }
