@@ -301,6 +301,24 @@ def test_a_dashboard_sees_an_image_deleted_after_it_completed(api: Api, protocol
     assert after == [_deleted(image_id)]
 
 
+def test_subscribing_to_a_deleted_image_by_id_gives_deleted_not_an_error(api: Api) -> None:
+    # Given an image deleted before anyone subscribes to it (a client subscribing again
+    # after a reconnect may name one), beside one that is still there
+    gone = api.upload("gone.jpg", photo())["id"]
+    kept = api.wait_final(api.upload("kept.jpg", photo())["id"])["id"]
+    _delete(api, gone, "rest")
+
+    # When a client subscribes to both
+    watcher = Subscription(api.base_url, TRANSPORT_WS, ids=[gone, kept])
+    try:
+        updates = watcher.updates_until_complete()
+    finally:
+        watcher.close()
+
+    # Then it hears that one was deleted and the other's state, and the stream completes
+    assert {(u["id"], u["status"]) for u in updates} == {(gone, "DELETED"), (kept, "COMPLETED")}
+
+
 def test_a_dashboard_learns_of_a_delete_made_while_the_broker_was_away(
     service_env: dict[str, str], tmp_path: Path
 ) -> None:

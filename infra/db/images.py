@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -281,6 +282,14 @@ async def delete(db: Executor, image_id: int) -> ImageRecord | None:
         TOMBSTONE_RETENTION,
     )
     return ImageRecord.from_row(row) if row else None
+
+
+async def deleted_among(db: Executor, image_ids: Sequence[int]) -> set[int]:
+    """Which of ``image_ids`` were deleted (within the tombstones' retention)."""
+    rows = await db.fetch(
+        "SELECT image_id FROM deleted_images WHERE image_id = ANY($1::bigint[])", list(image_ids)
+    )
+    return {row["image_id"] for row in rows}
 
 
 async def deleted_since(db: Executor, since: datetime, *, limit: int) -> list[int]:

@@ -105,13 +105,18 @@ class Subscription:
         with context.hub.subscribe(frozenset(image_ids)) as subscriber:
             records = await context.service.get_many(sorted(image_ids))
             missing = image_ids - records.keys()
-            if missing:
-                raise UserFacingError(f"no image with id {', '.join(map(str, sorted(missing)))}")
+            # A deleted image is a final state, not a mistake: a client that subscribes
+            # again after a reconnect may name one deleted meanwhile.
+            deleted = await context.service.deleted_among(sorted(missing)) if missing else set()
+            if missing - deleted:
+                unknown = ", ".join(map(str, sorted(missing - deleted)))
+                raise UserFacingError(f"no image with id {unknown}")
             watch = _Watch(image_ids)
             for image_id in sorted(image_ids):
-                event = event_from_record(records[image_id])
+                record = records.get(image_id)
+                event = event_from_record(record) if record else ImageEvent.deleted(image_id)
                 if watch.accept(event):
-                    yield ImageUpdate.from_event(event, records[image_id])
+                    yield ImageUpdate.from_event(event, record)
             while not watch.done:
                 item = await subscriber.next()
                 changes: list[tuple[ImageEvent, ImageRecord | None]]
