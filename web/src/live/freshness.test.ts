@@ -3,7 +3,7 @@ import { OperationTypeNode } from "graphql";
 import { Observable, Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 
-import { IMAGE_DETAIL, IMAGE_UPDATES } from "../graphql/operations";
+import { IMAGE_DETAIL, IMAGE_UPDATES, IMAGES } from "../graphql/operations";
 import type { ImageCard, ImageStatus, StoredStatus } from "../graphql/types";
 import { imageCard, imageUpdate } from "../test/images";
 import { LiveFreshness } from "./freshness";
@@ -72,5 +72,25 @@ describe("a query's answer and the live events that overtook it", () => {
 
     const { data } = await query;
     expect(data?.image?.status).toBe("COMPLETED");
+  });
+
+  it("leaves out an image deleted while the query was on its way", async () => {
+    const { client, events, answers } = setUp();
+    const query = client.query({ query: IMAGES, variables: { first: 24 } });
+
+    events.next(event("DELETED", null));
+    answers.next({
+      images: {
+        __typename: "ImageConnection",
+        edges: [
+          { __typename: "ImageEdge", cursor: "c8", node: imageCard("8", "dog.jpg") },
+          { __typename: "ImageEdge", cursor: "c7", node: imageCard("7", "cat.jpg") },
+        ],
+        pageInfo: { __typename: "PageInfo", hasNextPage: false, endCursor: "c7" },
+      },
+    });
+
+    const { data } = await query;
+    expect(data?.images.edges.map((edge) => edge.node.id)).toEqual(["8"]);
   });
 });

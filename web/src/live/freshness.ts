@@ -18,10 +18,11 @@ type Json = Record<string, unknown>;
  * fields of the last event for it received since the query was sent. Events for one image
  * arrive in the order they happened, so the last one received is never older than the
  * answer unless a newer one is still on its way, and that one is written when it lands.
+ * An image deleted meanwhile leaves the answer (with its edge, in a list).
  */
 export class LiveFreshness {
   private received = 0;
-  private readonly latest = new Map<string, { sequence: number; image: Json | null }>();
+  private readonly latest = new Map<string, { sequence: number; image: Json | null; deleted: boolean }>();
 
   readonly link = new ApolloLink((operation, forward) => {
     const sentAfter = this.received;
@@ -45,27 +46,42 @@ export class LiveFreshness {
     this.received += 1;
     // Re-inserted, so the map's order is the order of the latest events.
     this.latest.delete(update.id);
-    this.latest.set(update.id, { sequence: this.received, image: update.image as Json | null });
+    this.latest.set(update.id, {
+      sequence: this.received,
+      image: update.image as Json | null,
+      deleted: update.status === "DELETED",
+    });
     if (this.latest.size > MAX_REMEMBERED_IMAGES) {
       this.latest.delete(this.latest.keys().next().value as string);
     }
   }
 
-  private refresh(value: unknown, sentAfter: number): void {
+  /** Patches `value` in place; true when it is an image deleted since the query was sent. */
+  private refresh(value: unknown, sentAfter: number): boolean {
     if (Array.isArray(value)) {
-      for (const item of value) this.refresh(item, sentAfter);
-      return;
+      const kept = value.filter((item) => !this.refresh(item, sentAfter));
+      value.splice(0, value.length, ...kept);
+      return false;
     }
-    if (value === null || typeof value !== "object") return;
+    if (value === null || typeof value !== "object") return false;
     const node = value as Json;
     if (node.__typename === "Image" && typeof node.id === "string") {
       const newer = this.latest.get(node.id);
-      if (newer && newer.sequence > sentAfter && newer.image) {
-        for (const key of Object.keys(node)) {
-          if (key in newer.image) node[key] = newer.image[key];
+      if (newer && newer.sequence > sentAfter) {
+        if (newer.deleted) return true;
+        if (newer.image) {
+          for (const key of Object.keys(node)) {
+            if (key in newer.image) node[key] = newer.image[key];
+          }
         }
       }
     }
-    for (const child of Object.values(node)) this.refresh(child, sentAfter);
+    for (const [key, child] of Object.entries(node)) {
+      if (!this.refresh(child, sentAfter)) continue;
+      // A list's edge goes with its image; a single image field becomes null.
+      if (key === "node") return true;
+      node[key] = null;
+    }
+    return false;
   }
 }
