@@ -5,6 +5,7 @@ import { forgetImage } from "../graphql/forgetImage";
 import { IMAGE_UPDATES } from "../graphql/operations";
 import type { ImageUpdate } from "../graphql/types";
 import { ConnectionStatus } from "./connection";
+import { setNewest } from "./newest";
 
 /** Images whose latest event is kept; a page left open for days must not grow for ever. */
 export const MAX_LIVE_IMAGES = 2_000;
@@ -40,7 +41,6 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
   const [ownConnection] = useState(() => connection ?? new ConnectionStatus());
   const client = useApolloClient();
   const latest = useRef(new Map<string, ImageUpdate>());
-  const deleted = useRef(new Set<string>());
   const eventsSinceGc = useRef(0);
   const [live, setLive] = useState<Live>(EMPTY);
   const { restart } = useSubscription(IMAGE_UPDATES, {
@@ -52,9 +52,8 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
       if (ownConnection.get() === "stopped") ownConnection.set("live");
       // Nothing follows a DELETED (the server drops a worker's late reports; this is the
       // same rule for events that reach the page out of order).
-      if (deleted.current.has(update.id)) return;
+      if (latest.current.get(update.id)?.status === "DELETED") return;
       if (update.status === "DELETED") {
-        remember(deleted.current, update.id, MAX_LIVE_IMAGES);
         // Out of the cache, so every list drops it, however old the image.
         forgetImage(client.cache, update.id);
       }
@@ -63,9 +62,7 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
         client.cache.gc();
       }
       const isNew = !latest.current.has(update.id);
-      latest.current.delete(update.id);
-      latest.current.set(update.id, update);
-      if (latest.current.size > MAX_LIVE_IMAGES) latest.current.delete(latest.current.keys().next().value!);
+      setNewest(latest.current, update.id, update, MAX_LIVE_IMAGES);
       setLive((previous) => ({
         latest: latest.current,
         newIds: isNew ? [update.id, ...previous.newIds.slice(0, MAX_NEW_IDS - 1)] : previous.newIds,
@@ -102,10 +99,4 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
       {children}
     </LiveContext.Provider>
   );
-}
-
-/** Adds `id`, forgetting the oldest beyond `limit`. */
-function remember(ids: Set<string>, id: string, limit: number): void {
-  ids.add(id);
-  if (ids.size > limit) ids.delete(ids.values().next().value!);
 }

@@ -3,6 +3,7 @@ import { OperationTypeNode } from "graphql";
 import { map } from "rxjs";
 
 import type { ImageUpdate } from "../graphql/types";
+import { setNewest } from "./newest";
 
 const MAX_REMEMBERED_IMAGES = 5_000;
 
@@ -44,16 +45,9 @@ export class LiveFreshness {
   private record(update: ImageUpdate | undefined): void {
     if (!update) return;
     this.received += 1;
-    // Re-inserted, so the map's order is the order of the latest events.
-    this.latest.delete(update.id);
-    this.latest.set(update.id, {
-      sequence: this.received,
-      image: update.image as Json | null,
-      deleted: update.status === "DELETED",
-    });
-    if (this.latest.size > MAX_REMEMBERED_IMAGES) {
-      this.latest.delete(this.latest.keys().next().value as string);
-    }
+    const image = update.image as Json | null;
+    const entry = { sequence: this.received, image, deleted: update.status === "DELETED" };
+    setNewest(this.latest, update.id, entry, MAX_REMEMBERED_IMAGES);
   }
 
   /** Patches `value` in place; true when it is an image deleted since the query was sent. */
