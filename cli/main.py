@@ -115,23 +115,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         from worker.main import run_worker
 
         asyncio.run(run_worker(settings, concurrency=args.concurrency))
-    elif args.command == "migrate":
-        applied = _migrate(settings)
-        if applied is None:
-            sys.exit(1)
-        print(f"applied migrations: {applied or 'none (up to date)'}")
-    elif args.command == "up":
-        sys.exit(_up(settings, host=args.host, port=args.port))
-    elif args.command in ("dlq", "stats"):
+    else:
         sys.exit(_run_admin(settings, args))
 
 
 def _run_admin(settings: Settings, args: argparse.Namespace) -> int:
-    """``dlq`` and ``stats``, which talk to PostgreSQL and RabbitMQ themselves: one that
-    cannot be reached is one line on stderr and exit 1."""
+    """``migrate``, ``up``, ``dlq`` and ``stats``, which reach PostgreSQL or RabbitMQ
+    themselves: one that cannot be reached is one line on stderr and exit 1 (for ``up``,
+    so ``make run``, on a machine without PostgreSQL)."""
     from cli.services import Unreachable
 
     try:
+        if args.command == "migrate":
+            applied = _migrate(settings)
+            print(f"applied migrations: {applied or 'none (up to date)'}")
+            return 0
+        if args.command == "up":
+            return _up(settings, host=args.host, port=args.port)
         if args.command == "dlq":
             from cli.dlq import run_dlq
 
@@ -145,18 +145,15 @@ def _run_admin(settings: Settings, args: argparse.Namespace) -> int:
         return 1
 
 
-def _migrate(settings: Settings) -> list[int] | None:
-    """Apply pending migrations; None, after one line on stderr, when the database cannot
-    be reached (the first thing `make run` on a machine without PostgreSQL meets)."""
-    from cli.services import describe
+def _migrate(settings: Settings) -> list[int]:
+    from cli.services import unreachable
     from infra.db.availability import DATABASE_UNAVAILABLE
     from infra.db.migrate import migrate
 
     try:
         return asyncio.run(migrate(settings.database_url.get_secret_value()))
     except DATABASE_UNAVAILABLE as exc:
-        print(f"cannot reach the database: {describe(exc)}", file=sys.stderr)
-        return None
+        raise unreachable("the database", exc) from exc
 
 
 def _run_client(args: argparse.Namespace) -> int:
@@ -191,8 +188,7 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
 
 def _up(settings: Settings, *, host: str | None, port: int | None) -> int:
     """Run server and worker as child processes; Ctrl-C or SIGTERM stops both."""
-    if _migrate(settings) is None:
-        return 1
+    _migrate(settings)
     serve_args = ["serve"]
     if host:
         serve_args += ["--host", host]

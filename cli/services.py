@@ -12,6 +12,7 @@ import aio_pika
 import asyncpg
 from aio_pika.abc import AbstractConnection
 
+from cli.remote import describe
 from infra.db.availability import DATABASE_UNAVAILABLE
 from infra.settings import Settings
 
@@ -21,8 +22,8 @@ class Unreachable(Exception):
     (which may hold a password)."""
 
 
-def describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"
+def unreachable(service: str, exc: BaseException) -> Unreachable:
+    return Unreachable(f"cannot reach {service}: {describe(exc)}")
 
 
 @asynccontextmanager
@@ -32,7 +33,7 @@ async def database(settings: Settings) -> AsyncIterator[asyncpg.Connection]:
             settings.database_url.get_secret_value(), timeout=settings.db_timeout_s
         )
     except DATABASE_UNAVAILABLE as exc:
-        raise Unreachable(f"cannot reach the database: {describe(exc)}") from exc
+        raise unreachable("the database", exc) from exc
     try:
         yield connection
     finally:
@@ -51,4 +52,4 @@ async def broker(settings: Settings, *, client_name: str) -> AbstractConnection:
         )
     except Exception as exc:
         # aio-pika raises its own connection errors, OSErrors and timeouts alike.
-        raise Unreachable(f"cannot reach RabbitMQ: {describe(exc)}") from exc
+        raise unreachable("RabbitMQ", exc) from exc

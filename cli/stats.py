@@ -6,7 +6,8 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from cli.services import Unreachable, broker, database, describe
+from cli.remote import describe
+from cli.services import Unreachable, broker, database
 from infra.broker.topology import JOB_QUEUE, job_queue_state
 from infra.db.stats import count_by_status, processing_times
 from infra.settings import Settings
