@@ -1,7 +1,7 @@
 import { render, screen } from "@testing-library/react";
 import { describe, expect, it } from "vitest";
 
-import { UploadRowView } from "./UploadRow";
+import { UploadRow } from "./UploadRow";
 import type { UploadState } from "./progress";
 
 const file = new File(["x".repeat(4000)], "dog.png", { type: "image/png" });
@@ -9,14 +9,14 @@ const file = new File(["x".repeat(4000)], "dog.png", { type: "image/png" });
 describe("an upload's single progress bar", () => {
   it("shows bytes sent while uploading, then the worker's progress", () => {
     const uploading: UploadState = { key: "a", file, phase: "uploading", sentBytes: 2000, totalBytes: 4000 };
-    const { rerender } = render(<ul>{<UploadRowView state={uploading} />}</ul>);
+    const { rerender } = render(<ul>{<UploadRow state={uploading} />}</ul>);
     expect(screen.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "25");
     expect(screen.getByText(/Uploading 2.0 KB of 3.9 KB/)).toBeInTheDocument();
 
     const processing: UploadState = { ...uploading, phase: "processing", id: "9", sentBytes: 4000 };
     rerender(
       <ul>
-        <UploadRowView
+        <UploadRow
           state={processing}
           update={{ id: "9", status: "PROCESSING", progress: 0.5, stage: "decoded", error: null, image: null }}
         />
@@ -29,7 +29,7 @@ describe("an upload's single progress bar", () => {
   it("reports a processing failure as an alert", () => {
     render(
       <ul>
-        <UploadRowView state={{ key: "b", file, phase: "failed", id: "3", sentBytes: 4000, totalBytes: 4000, message: "truncated JPEG" }} />
+        <UploadRow state={{ key: "b", file, phase: "failed", id: "3", sentBytes: 4000, totalBytes: 4000, message: "truncated JPEG" }} />
       </ul>,
     );
     expect(screen.getByRole("alert")).toHaveTextContent("Processing failed: truncated JPEG");
@@ -38,7 +38,7 @@ describe("an upload's single progress bar", () => {
   it("ends a row whose image was deleted, without an alert or a link to it", () => {
     render(
       <ul>
-        <UploadRowView state={{ key: "c", file, phase: "deleted", id: "4", sentBytes: 4000, totalBytes: 4000 }} />
+        <UploadRow state={{ key: "c", file, phase: "deleted", id: "4", sentBytes: 4000, totalBytes: 4000 }} />
       </ul>,
     );
     expect(screen.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "100");
@@ -51,7 +51,7 @@ describe("an upload's single progress bar", () => {
     const processing: UploadState = { key: "d", file, phase: "processing", id: "5", sentBytes: 4000, totalBytes: 4000 };
     const { rerender } = render(
       <ul>
-        <UploadRowView state={processing} />
+        <UploadRow state={processing} />
       </ul>,
     );
     const status = screen.getByText("Queued for processing");
@@ -59,7 +59,7 @@ describe("an upload's single progress bar", () => {
 
     rerender(
       <ul>
-        <UploadRowView state={{ ...processing, phase: "completed" }} />
+        <UploadRow state={{ ...processing, phase: "completed" }} />
       </ul>,
     );
     expect(status).toHaveTextContent("Done");
@@ -67,7 +67,7 @@ describe("an upload's single progress bar", () => {
 
     rerender(
       <ul>
-        <UploadRowView state={{ ...processing, phase: "failed", message: "truncated JPEG" }} />
+        <UploadRow state={{ ...processing, phase: "failed", message: "truncated JPEG" }} />
       </ul>,
     );
     expect(status).toHaveTextContent("Processing failed: truncated JPEG");

@@ -2,28 +2,18 @@ import type { ImageUpdate } from "../graphql/types";
 import { ProgressBar } from "./ProgressBar";
 import { combinedProgress, formatBytes, phaseLabel, type UploadState } from "./progress";
 
-interface Props {
-  state: UploadState;
-  /** The image's latest event, once the panel follows it. */
-  update?: ImageUpdate;
-  onTryAgain: (key: string) => void;
-}
-
-/** One file: while it is sent, bytes; once it has an id, its image's progress. */
-export function UploadRow({ state, update, onTryAgain }: Props) {
-  const processing = state.phase === "processing" ? update : undefined;
-  return <UploadRowView state={state} update={processing} onTryAgain={onTryAgain} />;
-}
-
 const BAD_PHASES: ReadonlySet<UploadState["phase"]> = new Set(["rejected", "unsent", "untracked", "failed"]);
 
-interface ViewProps {
+interface Props {
   state: UploadState;
+  /** The image's latest event, once the panel follows it; read only while processing. */
   update?: ImageUpdate;
   onTryAgain?: (key: string) => void;
 }
 
-export function UploadRowView({ state, update, onTryAgain }: ViewProps) {
+/** One file: while it is sent, bytes; once it has an id, its image's progress. */
+export function UploadRow({ state, update: latest, onTryAgain }: Props) {
+  const update = state.phase === "processing" ? latest : undefined;
   const label = phaseLabel(state, update);
   const bad = BAD_PHASES.has(state.phase);
   return (
