@@ -10,7 +10,9 @@ every ``processing time / (utilisation x workers)`` seconds. For each image:
   the row to the start of the UPDATE that completes it (both ``now()`` in PostgreSQL);
 - overhead: total minus processing: the upload request, storing the original, the INSERT,
   publishing, queueing, delivery to the worker, the claim, the final UPDATE and the event's
-  way back through RabbitMQ, the server's hub and the WebSocket.
+  way back through RabbitMQ, the server's hub and the WebSocket. The event's part is split
+  at its ``occurredAt``, set when the worker publishes it: before it, the final UPDATE and
+  the worker's turn to publish; after it, the broker, the server and the WebSocket.
 
 The part of the worker's own window that is not Pillow (handing the job to the pool
 process and back) is reported separately: the median window minus the median plain
@@ -60,6 +62,11 @@ class Sample:
     processing_s: float
     queued_s: float
     event_s: float
+    published_s: float = 0.0
+    """processed_at → the COMPLETED event's ``occurredAt`` (the worker's commit and publish);
+    the rest of ``event_s`` is its way through RabbitMQ, the server and the WebSocket."""
+    upload_started_at_s: float = 0.0
+    """Epoch seconds, to line samples up against each other."""
 
     @property
     def overhead_s(self) -> float:
@@ -76,6 +83,7 @@ class Summary:
     upload_ms: dict[int, float]
     queued_ms: dict[int, float]
     event_ms: dict[int, float]
+    published_ms: dict[int, float]
 
 
 def plain_processing_s(photos: Sequence[bytes]) -> float:
@@ -141,6 +149,8 @@ async def one_run(
                 processing_s=(row["processed_at"] - row["started_at"]).total_seconds(),
                 queued_s=(row["started_at"] - row["created_at"]).total_seconds(),
                 event_s=received_s - row["processed_at"].timestamp(),
+                published_s=finals[row["id"]].occurred_at_s - row["processed_at"].timestamp(),
+                upload_started_at_s=upload_start_s,
             )
         )
     return samples
@@ -159,6 +169,7 @@ def summarise(runs: Sequence[Sequence[Sample]]) -> Summary:
         upload_ms=by_quantile([[s.upload_s for s in run] for run in runs]),
         queued_ms=by_quantile([[s.queued_s for s in run] for run in runs]),
         event_ms=by_quantile([[s.event_s for s in run] for run in runs]),
+        published_ms=by_quantile([[s.published_s for s in run] for run in runs]),
     )
 
 
@@ -171,6 +182,7 @@ def format_table(summary: Summary) -> str:
         ("of which: upload request", summary.upload_ms),
         ("of which: row created → claimed (queue)", summary.queued_ms),
         ("of which: processed_at → event received", summary.event_ms),
+        ("of that: processed_at → event published", summary.published_ms),
     ):
         lines.append(f"| {label} | " + " | ".join(f"{values[q]:.1f}" for q in QUANTILES) + " |")
     return "\n".join(lines)

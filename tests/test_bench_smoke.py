@@ -34,9 +34,11 @@ def test_latency_reports_percentiles_and_overhead() -> None:
     summary, rates, runs = latency.run(count=3, repeat=1, workers=1, utilisation=0.5, distinct=2)
 
     assert len(runs) == 1 and len(runs[0]) == 3
-    for field in ("total_ms", "processing_ms", "overhead_ms", "event_ms"):
+    for field in ("total_ms", "processing_ms", "overhead_ms", "event_ms", "published_ms"):
         values = getattr(summary, field)
         assert set(values) == {50, 95, 99} and all(math.isfinite(v) for v in values.values())
+    # The event is published after its row is updated and received after it is published.
+    assert all(0 < sample.published_s < sample.event_s for sample in runs[0])
     assert rates["interval_ms"] > 0
 
 
