@@ -200,4 +200,32 @@ describe("ImageDetail", () => {
     expect(within(gallery).queryByText("cat.jpg")).toBeNull();
     expect(window.location.hash).toBe("#/");
   });
+
+  it("drops a new upload's card, known only from the stream, when its page deletes it", async () => {
+    // Given the gallery's first page, then an upload from elsewhere that arrives on the
+    // stream only, and that upload's page; its DELETED event never comes (socket down)
+    const images = new Map([["1", detail("1", "cat.jpg", "COMPLETED")]]);
+    const server = fakeServer(images);
+    vi.spyOn(window, "confirm").mockReturnValue(true);
+    renderWith(
+      server.link,
+      <>
+        <Gallery canRetry={false} />
+        <ImageDetail id="2" />
+      </>,
+    );
+    const gallery = screen.getByRole("list", { name: "Images" });
+    await waitFor(() => expect(within(gallery).getAllByTestId("image-card")).toHaveLength(1));
+    images.set("2", detail("2", "new.jpg", "COMPLETED"));
+    act(() => server.stream.next(update("2", "COMPLETED", card("2", "new.jpg", "COMPLETED"))));
+    await waitFor(() => expect(within(gallery).getAllByTestId("image-card")).toHaveLength(2));
+
+    // When the new image is deleted from its page
+    await userEvent.click(await screen.findByRole("button", { name: "Delete" }));
+
+    // Then its card leaves the gallery too
+    await waitFor(() => expect(within(gallery).getAllByTestId("image-card")).toHaveLength(1));
+    expect(within(gallery).queryByText("new.jpg")).toBeNull();
+    expect(window.location.hash).toBe("#/");
+  });
 });

@@ -58,6 +58,7 @@ export function ImageDetail({ id }: { id: string }) {
 
 /** Download, and Delete: back to the gallery once deleted, or the reason it was not. */
 function Actions({ image }: { image: ImageDetailData }) {
+  const live = useLive();
   const [remove, { loading: deleting }] = useMutation(DELETE_IMAGE, {
     update: (cache) => forgetImage(cache, image.id),
   });
@@ -71,6 +72,7 @@ function Actions({ image }: { image: ImageDetailData }) {
       setFailure(error instanceof Error ? error.message : String(error));
       return;
     }
+    live.deleted(image.id);
     window.location.hash = "#/";
   };
   return (

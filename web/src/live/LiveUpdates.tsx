@@ -1,5 +1,5 @@
 import { useApolloClient, useSubscription } from "@apollo/client/react";
-import { createContext, useContext, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
+import { createContext, useCallback, useContext, useMemo, useRef, useState, useSyncExternalStore, type ReactNode } from "react";
 
 import { forgetImage } from "../graphql/forgetImage";
 import { IMAGE_UPDATES } from "../graphql/operations";
@@ -27,9 +27,15 @@ export interface Live {
   newIds: readonly string[];
   /** Bumped on every event: a cue for views that summarise (the dashboard) to refresh. */
   eventCount: number;
+  /**
+   * Records that this page deleted an image, as its DELETED event would: a new upload's
+   * card comes from the stream, not from a query, and with the socket down that event
+   * would not come.
+   */
+  deleted: (id: string) => void;
 }
 
-const EMPTY: Live = { latest: new Map(), newIds: [], eventCount: 0 };
+const EMPTY: Live = { latest: new Map(), newIds: [], eventCount: 0, deleted: () => undefined };
 const LiveContext = createContext<Live>(EMPTY);
 
 export function useLive(): Live {
@@ -42,14 +48,9 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
   const client = useApolloClient();
   const latest = useRef(new Map<string, ImageUpdate>());
   const eventsSinceGc = useRef(0);
-  const [live, setLive] = useState<Live>(EMPTY);
-  const { restart } = useSubscription(IMAGE_UPDATES, {
-    variables: { ids: null },
-    onData: ({ data }) => {
-      const update = data.data?.imageUpdates;
-      if (!update) return;
-      // An error in one event does not end the stream: events coming again say it is live.
-      if (ownConnection.get() === "stopped") ownConnection.set("live");
+  const [live, setLive] = useState<Omit<Live, "deleted">>(EMPTY);
+  const apply = useCallback(
+    (update: ImageUpdate) => {
       // Nothing follows a DELETED (the server drops a worker's late reports; this is the
       // same rule for events that reach the page out of order).
       if (latest.current.get(update.id)?.status === "DELETED") return;
@@ -69,13 +70,30 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
         eventCount: previous.eventCount + 1,
       }));
     },
+    [client],
+  );
+  const deleted = useCallback(
+    (id: string) =>
+      apply({ id, status: "DELETED", progress: 1, stage: "deleted", error: null, image: null }),
+    [apply],
+  );
+  const value = useMemo(() => ({ ...live, deleted }), [live, deleted]);
+  const { restart } = useSubscription(IMAGE_UPDATES, {
+    variables: { ids: null },
+    onData: ({ data }) => {
+      const update = data.data?.imageUpdates;
+      if (!update) return;
+      // An error in one event does not end the stream: events coming again say it is live.
+      if (ownConnection.get() === "stopped") ownConnection.set("live");
+      apply(update);
+    },
     // A close graphql-ws deems fatal, or an error in one event (then the next one above
     // clears it); graphql-ws retries every other close itself.
     onError: () => ownConnection.set("stopped"),
   });
   const state = useSyncExternalStore(ownConnection.subscribe, ownConnection.get);
   return (
-    <LiveContext.Provider value={live}>
+    <LiveContext.Provider value={value}>
       {state === "reconnecting" && (
         <p className="connection" role="status">
           Live updates paused: reconnecting to the server…
