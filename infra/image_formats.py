@@ -34,12 +34,32 @@ ACCEPTED_FORMATS["HEIF"] = ("image/heic", "heic")
 # is all a JPEG reader (a browser, our worker) shows, so the file is taken as a JPEG.
 _FILE_TYPE_OF_VARIANT = {"MPO": "JPEG"}
 
+# Other spellings of the extensions above, as files named by people or other programs have.
+_EXTENSION_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "heic"}
+
 DEFAULT_MAX_PIXELS = 50_000_000
 
 
 def stored_as(image_format: str) -> tuple[str, str] | None:
     """(content type, file extension) for an opened image's format; None if not accepted."""
     return ACCEPTED_FORMATS.get(_FILE_TYPE_OF_VARIANT.get(image_format, image_format))
+
+
+def content_type_of(image_format: str | None, path: str) -> str | None:
+    """The content type of a stored file: from its detected format, else its extension.
+
+    For rows that never recorded one (the original design's); None when neither says.
+    """
+    if image_format and (file_type := stored_as(image_format)):
+        return file_type[0]
+    _, dot, extension = path.rsplit("/", 1)[-1].rpartition(".")
+    if not dot:
+        return None
+    extension = _EXTENSION_ALIASES.get(extension.lower(), extension.lower())
+    for content_type, known_extension in ACCEPTED_FORMATS.values():
+        if extension == known_extension:
+            return content_type
+    return None
 
 
 class TooManyPixels(Exception):

@@ -11,20 +11,16 @@ from starlette.routing import Route, WebSocketRoute
 
 from infra.heap import freeze_startup_heap
 from infra.settings import Settings
-from server.body_limit import BodyLimitMiddleware
+from server.body_limit import BodyLimitMiddleware, multipart_cap_bytes
 from server.csrf import CSRFPreventionMiddleware
 from server.graphql.schema import QueryLimits, build_schema
 from server.graphql.view import GraphQLView
 from server.health import healthz, readyz
 from server.metrics import metrics_endpoint
 from server.resources import open_resources
-from server.rest.routes import routes as rest_routes
-from server.rest.routes import service_unavailable
+from server.rest.routes import api_routes, service_unavailable
 from server.service import ServiceUnavailable
 from server.web import web_routes
-
-# Multipart framing around each file: boundaries and part headers.
-_MULTIPART_OVERHEAD_BYTES = 64 * 1024
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -55,8 +51,11 @@ def create_app(settings: Settings) -> Starlette:
             freeze_startup_heap()
             yield
 
-    max_body_bytes = settings.max_files_per_request * (
-        settings.max_upload_bytes + _MULTIPART_OVERHEAD_BYTES
+    max_body_bytes = multipart_cap_bytes(
+        max_files=settings.max_files_per_request, max_file_bytes=settings.max_upload_bytes
+    )
+    max_upload_body_bytes = multipart_cap_bytes(
+        max_files=1, max_file_bytes=settings.max_upload_bytes
     )
     return Starlette(
         routes=[
@@ -65,7 +64,8 @@ def create_app(settings: Settings) -> Starlette:
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
-            *rest_routes,
+            # Every /api path, unknown ones included, so the web app never answers for them.
+            *api_routes(max_upload_body_bytes=max_upload_body_bytes),
             # Last: the web app's mount at "/" would otherwise shadow the API.
             *web_routes(settings.web_dir),
         ],

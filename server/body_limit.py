@@ -6,12 +6,26 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+MULTIPART_OVERHEAD_BYTES = 64 * 1024
+"""Multipart framing around each file: boundaries and part headers."""
+
+
+def multipart_cap_bytes(*, max_files: int, max_file_bytes: int) -> int:
+    """The largest body a form of ``max_files`` files of ``max_file_bytes`` each can need."""
+    return max_files * (max_file_bytes + MULTIPART_OVERHEAD_BYTES)
+
 
 class _BodyTooLarge(Exception):
     pass
 
 
 class BodyLimitMiddleware:
+    """A 413 once the body is over ``max_body_bytes``: at once when Content-Length says so.
+
+    Wraps the whole app with the largest cap any endpoint needs; an endpoint that takes
+    less (one file, for REST uploads) wraps its route in a tighter one as well.
+    """
+
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes

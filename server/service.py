@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
 import uuid
 from collections.abc import Iterator, Sequence
@@ -190,9 +191,14 @@ class ImageService:
         return record
 
     def _store_original(self, filename: str, source: BinaryIO) -> _StoredOriginal:
-        source.seek(0)
-        if not source.read(1):
+        # The size is checked before the type: a file too large is refused as too large,
+        # whatever it holds (the staged file's size is known without reading it).
+        size_bytes = source.seek(0, io.SEEK_END)
+        if size_bytes == 0:
             raise UploadRejected(filename, "the file is empty")
+        if size_bytes > self.max_upload_bytes:
+            too_large = str(UploadTooLarge(self.max_upload_bytes))
+            raise UploadRejected(filename, too_large, status_code=413)
         source.seek(0)
         content_type, extension = self._sniff_file_type(filename, source)
         key = f"originals/{uuid.uuid4().hex}.{extension}"
@@ -215,7 +221,8 @@ class ImageService:
             raise UploadRejected(
                 filename, f"not a supported image (accepted formats: {accepted})"
             ) from exc
-        except (OSError, SyntaxError, ValueError, EOFError) as exc:
+        except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
+            # RuntimeError: Pillow's AVIF plugin reports a broken container with it.
             raise UploadRejected(filename, f"unreadable image header: {exc}") from exc
         file_type = stored_as(image_format)
         if file_type is None:

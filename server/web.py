@@ -25,7 +25,8 @@ def web_routes(web_dir: Path) -> list[BaseRoute]:
     """A catch-all mount of the built app, or a page saying how to build it.
 
     Goes last in the route table: a mount at ``/`` matches every path, so the API routes
-    before it keep theirs.
+    before it keep theirs. Unknown ``/api`` paths never get here: the REST routes end with
+    one that answers them in JSON (server/rest/routes.py).
     """
     if (web_dir / "index.html").is_file():
         return [Mount("/", app=StaticFiles(directory=web_dir, html=True), name="web")]

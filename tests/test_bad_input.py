@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import os
 import socket
@@ -14,6 +15,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from PIL import Image
 
 from infra.broker.messages import ImageJob
 from infra.broker.topology import DEAD_LETTER_QUEUE, JOB_QUEUE
@@ -31,12 +33,23 @@ def _row_count(api: Api) -> int:
     return len(edges["edges"])
 
 
+def _avif_without_its_primary_image() -> bytes:
+    """An AVIF whose header names a primary item the file does not have."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (64, 48), "red").save(buffer, "AVIF")
+    avif = bytearray(buffer.getvalue())
+    primary_item = avif.index(b"pitm") + 8  # after the box type, version and flags
+    avif[primary_item : primary_item + 2] = (9).to_bytes(2, "big")
+    return bytes(avif)
+
+
 @pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
         ("notes.jpg", b"this is a text file, not a photo\n" * 20, "not a supported image"),
         ("empty.jpg", b"", "the file is empty"),
         ("script.png", b"<?php echo 'hi'; ?>", "not a supported image"),
+        ("broken.avif", _avif_without_its_primary_image(), "unreadable image header"),
     ],
 )
 def test_non_images_are_rejected_at_upload_and_leave_nothing(
@@ -65,6 +78,25 @@ def test_truncated_jpeg_fails_with_an_error_and_the_next_upload_completes(api: A
     assert api.http.get(f"/api/thumbnails/{failed['id']}").json()["status"] == "failed"
 
     assert api.wait_final(api.upload("fine.jpg", photo())["id"])["status"] == "COMPLETED"
+
+
+def test_a_failed_images_thumbnail_and_renditions_say_processing_failed(api: Api) -> None:
+    # Given an image whose processing failed
+    whole = photo(800, 600)
+    failed = api.wait_final(api.upload("cut.jpg", whole[: len(whole) // 3])["id"])
+    assert failed["status"] == "FAILED"
+
+    # Then its files are not "not ready" (waiting will not make them): it failed, and why
+    for path, missing in [
+        (f"/api/thumbnails/{failed['id']}", "has no thumbnail"),
+        (f"/api/images/{failed['id']}/renditions/thumb", "has no renditions"),
+    ]:
+        response = api.http.get(path)
+        assert response.status_code == 404, path
+        assert response.json() == {
+            "error": f"image {failed['id']} {missing}: processing failed: {failed['error']}",
+            "status": "failed",
+        }
 
 
 def test_upload_over_the_size_limit_is_rejected_and_leaves_no_file(api: Api) -> None:
@@ -318,24 +350,37 @@ def test_too_many_files_in_one_batch_is_refused(api: Api) -> None:
     assert api.stored_originals() == before
 
 
+_BAD_STATUS = "status must be one of pending, processing, completed, failed"
+_BAD_LIMIT = "limit must be an integer between 1 and 100"
+_BAD_BEFORE = "before must be an image id (a positive integer)"
+
+
 @pytest.mark.parametrize(
     ("query", "message"),
     [
-        ("status=done", "status must be"),
-        ("limit=many", "limit an integer"),
-        ("limit=0", "limit must be between 1 and 100"),
-        ("limit=101", "limit must be between 1 and 100"),
-        ("before=last", "before must be an image id"),
-        ("before=0", "before must be an image id"),
-        ("before=3000000000", "before must be an image id"),
+        ("status=done", _BAD_STATUS),
+        ("status=", _BAD_STATUS),
+        ("limit=many", _BAD_LIMIT),
+        ("limit=", _BAD_LIMIT),
+        ("limit=+5", _BAD_LIMIT),
+        ("limit=0", _BAD_LIMIT),
+        ("limit=101", _BAD_LIMIT),
+        ("before=last", _BAD_BEFORE),
+        ("before=", _BAD_BEFORE),
+        ("before=0", _BAD_BEFORE),
+        ("before=3000000000", _BAD_BEFORE),
+        ("status=completed&limit=abc&before=5", _BAD_LIMIT),
+        ("status=done&limit=abc&before=5", f"{_BAD_STATUS}; {_BAD_LIMIT}"),
     ],
 )
-def test_a_bad_listing_query_gets_400_with_the_reason(api: Api, query: str, message: str) -> None:
+def test_a_bad_listing_query_gets_400_naming_only_the_wrong_parameters(
+    api: Api, query: str, message: str
+) -> None:
     response = api.http.get(f"/api/images?{query}")
     assert response.status_code == 400, response.text
-    assert message in response.json()["error"]
+    assert response.json() == {"error": message}
     # And the server goes on listing
-    assert api.http.get("/api/images?limit=1").status_code == 200
+    assert api.http.get("/api/images?limit=1&status=completed&before=1000").status_code == 200
 
 
 @pytest.mark.parametrize(
@@ -355,6 +400,87 @@ def test_a_rest_upload_without_an_image_file_gets_400_and_stores_nothing(
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "send the image as multipart/form-data field 'image'"
     assert api.stored_files() == before
+
+
+@pytest.mark.parametrize("text_value_first", [False, True], ids=["file first", "text first"])
+def test_a_rest_upload_with_a_text_value_beside_its_file_stores_the_file(
+    api: Api, text_value_first: bool
+) -> None:
+    # Given curl's `-F image=@cat.jpg -F image=extra`: the field holds a file and a text
+    content = photo(60, 40)
+    file_part = (
+        b'--b\r\nContent-Disposition: form-data; name="image"; filename="cat.jpg"\r\n'
+        b"Content-Type: image/jpeg\r\n\r\n" + content + b"\r\n"
+    )
+    text_part = b'--b\r\nContent-Disposition: form-data; name="image"\r\n\r\nextra\r\n'
+    parts = [text_part, file_part] if text_value_first else [file_part, text_part]
+    before = api.stored_originals()
+
+    response = api.http.post(
+        "/api/upload",
+        content=b"".join(parts) + b"--b--\r\n",
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
+
+    # Then the file is the image, stored once, and nothing else is left behind
+    assert response.status_code == 201, response.text
+    image_id = response.json()["id"]
+    assert api.http.get(f"/api/images/{image_id}/original").content == content
+    assert len(api.stored_originals()) == len(before) + 1
+
+
+def test_a_non_image_over_the_size_limit_is_refused_as_too_large(api: Api) -> None:
+    # Given a file over MAX_UPLOAD_BYTES that is not an image either (its body still under
+    # the REST upload's cap, so the file itself is judged)
+    not_an_image = b"not an image " * (TEST_MAX_UPLOAD_BYTES // 13 + 100)
+    too_large = f"file is larger than the limit of {TEST_MAX_UPLOAD_BYTES} bytes"
+    files_before, rows_before = api.stored_originals(), _row_count(api)
+
+    rest = api.http.post("/api/upload", files={"image": ("big.txt", not_an_image)})
+    graphql = api.upload_multipart([("big.txt", not_an_image)]).json()
+
+    # Then both APIs say it is too large, which is what the client must change
+    assert rest.status_code == 413, rest.text
+    assert rest.json()["error"] == f"big.txt: {too_large}"
+    assert graphql["errors"][0]["message"] == f"big.txt: {too_large}"
+    assert api.stored_originals() == files_before
+    assert _row_count(api) == rows_before
+
+
+def test_a_rest_upload_body_over_one_file_gets_413_declared_or_streamed(api: Api) -> None:
+    # The REST upload takes one file: its cap is MAX_UPLOAD_BYTES plus framing, far below
+    # the app's cap for a GraphQL batch of 20 files
+    cap_bytes = TEST_MAX_UPLOAD_BYTES + 64 * 1024
+    before = api.stored_files()
+
+    # Declared: refused from the headers alone, before any of the body is sent
+    host, port = api.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(
+            b"POST /api/upload HTTP/1.1\r\nHost: x\r\n"
+            b"Content-Type: multipart/form-data; boundary=b\r\n"
+            + f"Content-Length: {cap_bytes + 1}\r\n\r\n".encode()
+        )
+        declared = b"".join(iter(lambda: client.recv(65536), b"")).decode()
+    assert declared.startswith("HTTP/1.1 413"), declared
+    assert f"larger than the limit of {cap_bytes} bytes" in declared
+
+    # Streamed without a length: refused once more than the cap has arrived
+    def chunked_body() -> Iterator[bytes]:
+        yield b'--b\r\nContent-Disposition: form-data; name="image"; filename="big.jpg"\r\n\r\n'
+        for _ in range(cap_bytes // (1024 * 1024) + 2):
+            yield b"x" * 1024 * 1024
+
+    streamed = api.http.post(
+        "/api/upload",
+        headers={"content-type": "multipart/form-data; boundary=b"},
+        content=chunked_body(),
+    )
+    assert streamed.status_code == 413, streamed.text
+    assert f"larger than the limit of {cap_bytes} bytes" in streamed.json()["error"]
+    # And nothing was kept, and the server goes on serving
+    assert api.stored_files() == before
+    assert api.http.get("/healthz").status_code == 200
 
 
 def test_a_body_over_the_request_cap_gets_413_declared_or_streamed(api: Api) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import asyncpg
 import httpx
 
+from infra.broker.messages import ImageJob
+from tests.broker import publish_raw
 from tests.client import Api
-from tests.images import decode, multi_picture_jpeg, photo
+from tests.images import decode, multi_picture_jpeg, photo, png_with_transparency
 
 
 def test_a_heic_upload_is_kept_as_heic_and_rendered(api: Api) -> None:
@@ -37,6 +42,53 @@ def test_a_multi_picture_jpeg_is_accepted_and_rendered_from_its_first_picture(ap
     original = httpx.get(image["originalUrl"])
     assert original.headers["content-type"] == "image/jpeg"
     assert original.content == content
+
+
+def _insert_as_the_original_design_did(database_url: str, filename: str, original: str) -> int:
+    """A row with only the original design's columns: no content type recorded."""
+
+    async def insert() -> int:
+        connection = await asyncpg.connect(database_url)
+        try:
+            image_id: int = await connection.fetchval(
+                "INSERT INTO images (filename, original_path) VALUES ($1, $2) RETURNING id",
+                filename,
+                original,
+            )
+        finally:
+            await connection.close()
+        return image_id
+
+    return asyncio.run(insert())
+
+
+def test_originals_of_rows_without_a_content_type_are_served_as_what_they_are(
+    api: Api, database_url: str, amqp_url: str
+) -> None:
+    # Given two originals stored the original design's way, with rows that record no
+    # content type: a JPEG under a name that says nothing, and a PNG
+    jpeg, png = photo(300, 200), png_with_transparency(60, 60)
+    legacy_dir = api.storage_dir / "uploads"
+    legacy_dir.mkdir(exist_ok=True)
+    (legacy_dir / "cat").write_bytes(jpeg)
+    (legacy_dir / "logo.PNG").write_bytes(png)
+    processed = _insert_as_the_original_design_did(database_url, "cat", "uploads/cat")
+    unprocessed = _insert_as_the_original_design_did(database_url, "logo.png", "uploads/logo.PNG")
+    # When the first is processed from the original design's job (which detects JPEG)
+    job = ImageJob(processed, "uploads/cat", f"thumbnails/legacy-{processed}_thumb.jpg")
+    publish_raw(amqp_url, job.encode())
+    assert api.wait_final(str(processed))["status"] == "COMPLETED"
+
+    # Then each original is served as what it is: by the detected format, else by its name
+    for image_id, content, content_type in [
+        (processed, jpeg, "image/jpeg"),
+        (unprocessed, png, "image/png"),
+    ]:
+        original = api.http.get(f"/api/images/{image_id}/original")
+        assert original.status_code == 200
+        assert original.headers["content-type"] == content_type
+        assert original.content == content
+        assert api.http.delete(f"/api/images/{image_id}").status_code == 200
 
 
 def test_graphql_upload_becomes_a_thumbnail_that_fits_and_keeps_the_aspect(api: Api) -> None:

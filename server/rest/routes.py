@@ -5,19 +5,25 @@ from __future__ import annotations
 from typing import Any
 
 from starlette.datastructures import UploadFile
+from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
-from starlette.routing import Route
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Match, Route
 
 from infra.db.images import ImageRecord, ImageStatus, parse_image_id
+from infra.image_formats import content_type_of
 from infra.renditions import OutputFormat
 from infra.storage import StorageError
+from server.body_limit import BodyLimitMiddleware
 from server.resources import resources_of
 from server.service import STORAGE_UNAVAILABLE, ServiceUnavailable, UploadRejected
 from server.upload_form import InvalidForm, read_form
 
 UPLOAD_FIELD = "image"
 _NOT_A_FORM = f"send the image as multipart/form-data field {UPLOAD_FIELD!r}"
+MAX_LIST_LIMIT = 100
+DEFAULT_LIST_LIMIT = 20
+_STATUSES = ", ".join(status.value for status in ImageStatus)
 
 
 def image_json(record: ImageRecord) -> dict[str, Any]:
@@ -39,8 +45,10 @@ def image_json(record: ImageRecord) -> dict[str, Any]:
     }
 
 
-def _error(status_code: int, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": message, **extra}, status_code=status_code)
+def _error(
+    status_code: int, message: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status_code, headers=headers)
 
 
 async def service_unavailable(request: Request, exc: Exception) -> Response:
@@ -76,9 +84,12 @@ async def upload(request: Request) -> Response:
     except StorageError:
         return _error(503, STORAGE_UNAVAILABLE)
     try:
-        file = form.get(UPLOAD_FIELD)
-        if not isinstance(file, UploadFile):
+        # The file among the field's values: curl's `-F image=@cat.jpg -F image=extra` sends
+        # a text value too, and the form holds at most one file (max_files above).
+        files = [value for value in form.getlist(UPLOAD_FIELD) if isinstance(value, UploadFile)]
+        if not files:
             return _error(400, _NOT_A_FORM)
+        [file] = files
         try:
             record = await resources.service.upload(file.filename, file.file)
         except UploadRejected as rejected:
@@ -99,23 +110,41 @@ async def upload(request: Request) -> Response:
 
 
 async def list_images(request: Request) -> Response:
-    status_param = request.query_params.get("status")
-    try:
-        status = ImageStatus(status_param) if status_param else None
-        limit = int(request.query_params.get("limit", "20"))
-    except ValueError:
-        return _error(400, "status must be pending|processing|completed|failed; limit an integer")
-    if not 1 <= limit <= 100:
-        return _error(400, "limit must be between 1 and 100")
+    params = request.query_params
+    problems: list[str] = []
+    status = None
+    if "status" in params:
+        # An empty value is a mistake too (a form's unset select), not "no filter".
+        try:
+            status = ImageStatus(params["status"])
+        except ValueError:
+            problems.append(f"status must be one of {_STATUSES}")
+    limit = DEFAULT_LIST_LIMIT
+    if "limit" in params:
+        parsed_limit = _parse_limit(params["limit"])
+        if parsed_limit is None:
+            problems.append(f"limit must be an integer between 1 and {MAX_LIST_LIMIT}")
+        else:
+            limit = parsed_limit
     before_id = None
-    if "before" in request.query_params:
-        before_id = parse_image_id(request.query_params["before"])
+    if "before" in params:
+        before_id = parse_image_id(params["before"])
         if before_id is None:
-            return _error(400, "before must be an image id (a positive integer)")
+            problems.append("before must be an image id (a positive integer)")
+    if problems:
+        return _error(400, "; ".join(problems))
     records = await resources_of(request.app).service.list_newest_first(
         limit=limit, before_id=before_id, status=status
     )
     return JSONResponse({"images": [image_json(record) for record in records]})
+
+
+def _parse_limit(raw: str) -> int | None:
+    # Plain ASCII digits only: int() would also take " 5", "+5", "1_0" and other scripts' digits.
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 3:
+        return None
+    limit = int(raw)
+    return limit if 1 <= limit <= MAX_LIST_LIMIT else None
 
 
 async def get_image(request: Request) -> Response:
@@ -151,6 +180,8 @@ async def get_thumbnail(request: Request) -> Response:
     found = await _find(request)
     if isinstance(found, JSONResponse):
         return found
+    if found.status is ImageStatus.FAILED:
+        return _processing_failed(found, f"image {found.id} has no thumbnail")
     if found.status is not ImageStatus.COMPLETED or not found.thumbnail_path:
         return _error(404, f"thumbnail of image {found.id} is not ready", status=found.status.value)
     return _file_response(request, found.thumbnail_path, "image/jpeg")
@@ -161,6 +192,8 @@ async def get_rendition(request: Request) -> Response:
     if isinstance(found, JSONResponse):
         return found
     name = request.path_params["name"]
+    if found.status is ImageStatus.FAILED:
+        return _processing_failed(found, f"image {found.id} has no renditions")
     if found.status is not ImageStatus.COMPLETED:
         return _error(
             404, f"renditions of image {found.id} are not ready", status=found.status.value
@@ -172,13 +205,24 @@ async def get_rendition(request: Request) -> Response:
     return _error(404, f"image {found.id} has no rendition {name!r}")
 
 
+def _processing_failed(record: ImageRecord, missing: str) -> JSONResponse:
+    """A failed image's files will not appear by waiting (only a retry makes them)."""
+    reason = f": {record.error}" if record.error else ""
+    return _error(404, f"{missing}: processing failed{reason}", status=record.status.value)
+
+
 async def get_original(request: Request) -> Response:
     found = await _find(request)
     if isinstance(found, JSONResponse):
         return found
-    return _file_response(
-        request, found.original_path, found.content_type or "application/octet-stream"
+    # Rows written the original design's way have no content_type: the format the worker
+    # detected says what the file is, else the name it was stored under.
+    media_type = (
+        found.content_type
+        or content_type_of(found.format, found.original_path)
+        or "application/octet-stream"
     )
+    return _file_response(request, found.original_path, media_type)
 
 
 def _file_response(request: Request, key: str, media_type: str) -> Response:
@@ -195,13 +239,59 @@ def _file_response(request: Request, key: str, media_type: str) -> Response:
     )
 
 
-routes = [
-    Route("/api/upload", upload, methods=["POST"]),
-    Route("/api/images", list_images, methods=["GET"]),
-    Route("/api/images/{image_id}", get_image, methods=["GET"]),
-    Route("/api/images/{image_id}", delete_image, methods=["DELETE"]),
-    Route("/api/images/{image_id}/original", get_original, methods=["GET"]),
-    Route("/api/images/{image_id}/retry", retry_image, methods=["POST"]),
-    Route("/api/images/{image_id}/renditions/{name}", get_rendition, methods=["GET"]),
-    Route("/api/thumbnails/{image_id}", get_thumbnail, methods=["GET"]),
-]
+async def _image(request: Request) -> Response:
+    # One route per path, so a wrong method's 405 lists every method the path takes.
+    return await (delete_image if request.method == "DELETE" else get_image)(request)
+
+
+def api_routes(*, max_upload_body_bytes: int) -> list[BaseRoute]:
+    """``/api/...``, ending with a route that answers every other ``/api`` path in JSON.
+
+    ``max_upload_body_bytes`` caps the upload's body: the app's own cap is sized for a
+    GraphQL batch of files, and this endpoint takes one.
+    """
+    upload_cap = Middleware(BodyLimitMiddleware, max_body_bytes=max_upload_body_bytes)
+    endpoints = [
+        Route("/api/upload", upload, methods=["POST"], middleware=[upload_cap]),
+        Route("/api/images", list_images, methods=["GET"]),
+        Route("/api/images/{image_id}", _image, methods=["GET", "DELETE"]),
+        Route("/api/images/{image_id}/original", get_original, methods=["GET"]),
+        Route("/api/images/{image_id}/retry", retry_image, methods=["POST"]),
+        Route("/api/images/{image_id}/renditions/{name}", get_rendition, methods=["GET"]),
+        Route("/api/thumbnails/{image_id}", get_thumbnail, methods=["GET"]),
+    ]
+
+    async def not_routed(request: Request) -> Response:
+        """A wrong method or an unknown path: JSON like every other API error.
+
+        Without this, the web app's catch-all mount (server/web.py) answered them with a
+        plain-text 404, even for a known path with the wrong method.
+        """
+        allowed = sorted(
+            method
+            for route in endpoints
+            if route.matches(request.scope)[0] is not Match.NONE
+            for method in route.methods or ()
+        )
+        path = request.url.path
+        if allowed:
+            return _error(
+                405,
+                f"{request.method} is not allowed on {path} (allowed: {', '.join(allowed)})",
+                headers={"allow": ", ".join(allowed)},
+            )
+        # What Starlette's router did before this route existed: "/api/images/" is taken
+        # for "/api/images", as the original design's Express server took it.
+        without_slash = {**request.scope, "path": request.scope["path"].rstrip("/")}
+        if path.endswith("/") and any(
+            route.matches(without_slash)[0] is not Match.NONE for route in endpoints
+        ):
+            return RedirectResponse(request.url.replace(path=path.rstrip("/")))
+        return _error(404, f"no API endpoint {request.method} {path}")
+
+    methods = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return [
+        *endpoints,
+        Route("/api", not_routed, methods=methods),
+        Route("/api/{path:path}", not_routed, methods=methods),
+    ]
