@@ -100,9 +100,12 @@ def _record_batch(batch: list[FileOutcome], body: dict[str, Any]) -> None:
     rejected: dict[int, str] = {}
     general_error = None
     for error in body.get("errors") or []:
-        index = (error.get("extensions") or {}).get("index")
-        if isinstance(index, int):
-            rejected[index] = error.get("extensions", {}).get("reason") or error["message"]
+        extensions = error.get("extensions") or {}
+        # A rejected file's error names it by its index in `files`; any other error is
+        # about the whole batch, whose list is then null.
+        file_index = extensions.get("fileIndex")
+        if isinstance(file_index, int):
+            rejected[file_index] = extensions.get("reason") or error["message"]
         else:
             general_error = error["message"]
     accepted = iter((body.get("data") or {}).get("uploadImages") or [])

@@ -167,7 +167,8 @@ def test_batch_upload_accepts_good_files_and_names_the_rejected_one(api: Api) ->
     assert [image["filename"] for image in accepted] == ["one.jpg", "two.jpg"]
     assert all(image["status"] == "PENDING" for image in accepted)
     [error] = body["errors"]
-    assert error["path"] == ["uploadImages", 1]
+    assert error["path"] == ["uploadImages"]
+    assert error["extensions"]["fileIndex"] == 1
     assert error["extensions"]["filename"] == "notes.jpg"
     assert "not a supported image" in error["message"]
     for image in accepted:

@@ -11,8 +11,9 @@ from strawberry.dataloader import DataLoader
 
 from infra.db.images import ImageRecord
 from server.events.hub import EventHub
+from server.graphql.rejected_uploads import RejectedUpload
 from server.resources import Resources
-from server.service import ImageService, UploadRejected
+from server.service import ImageService
 
 
 class Urls:
@@ -47,8 +48,8 @@ class Context:
     """For monitoring queries (``stats``); image reads go through ``service``."""
     broker: AbstractRobustConnection
     expose_gps_coordinates: bool = False
-    rejected_uploads: list[tuple[int, UploadRejected]] = field(default_factory=list)
-    """Files of a batch upload that were turned away, by their index in the request."""
+    rejected_uploads: list[RejectedUpload] = field(default_factory=list)
+    """Files of batch uploads that were turned away, reported once execution is done."""
     files_taken: set[int] = field(default_factory=set)
     """Upload parts already stored by this request (by ``id``): one part can be mapped to
     several variables, but it can be stored only once."""

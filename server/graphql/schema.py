@@ -21,6 +21,7 @@ from strawberry.types import ExecutionContext
 
 from server.graphql.errors import should_mask_error
 from server.graphql.mutations import Mutation
+from server.graphql.operation_name import RequireOperationName
 from server.graphql.queries import Query
 from server.graphql.rejected_uploads import RejectedUploadsExtension
 from server.graphql.subscriptions import Subscription
@@ -79,6 +80,7 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> Schema:
             ValidationCache,
             partial(AddValidationRules, limit_rules),
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
+            RequireOperationName,
             RejectedUploadsExtension,
             partial(MaskErrors, should_mask_error=should_mask_error),
         ],

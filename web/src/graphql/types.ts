@@ -86,8 +86,10 @@ export interface ImageDetailData {
   image: ImageDetail | null;
 }
 
+// Mutation fields are nullable: one refused field of a document nulls only itself, with
+// its error, and leaves the others' answers (see schema.graphql).
 export interface UploadImageData {
-  uploadImage: ImageCard;
+  uploadImage: ImageCard | null;
 }
 export interface UploadImageVars {
   file: File;
@@ -123,10 +125,10 @@ export interface MutationFieldsData {
 }
 
 export interface DeleteImageData {
-  deleteImage: boolean;
+  deleteImage: boolean | null;
 }
 export interface RetryImageData {
-  retryImage: ImageCard;
+  retryImage: ImageCard | null;
 }
 export interface IdVars {
   id: string;

@@ -20,8 +20,9 @@ function fakeServer(final: "COMPLETED" | "DELETED" = "COMPLETED", subscriptions:
       if (operation.operationName === "UploadImage") {
         const file = operation.variables.file as File;
         if (!file.type.startsWith("image/")) {
+          // As the server answers: the refused field is null, beside its error.
           observer.next({
-            data: null,
+            data: { uploadImage: null },
             errors: [
               {
                 message: `${file.name}: not a supported image (accepted formats: JPEG, PNG)`,

@@ -112,7 +112,7 @@ export function UploadPanel() {
             },
           },
         });
-        const id = result.data?.uploadImage.id;
+        const id = result.data?.uploadImage?.id;
         if (id) {
           dispatch({ type: "accepted", key: item.key, id });
           rowOf.current.set(id, item.key);

@@ -70,6 +70,10 @@ describe("a request the server refused", () => {
     );
     const refusal = JSON.stringify({ error: "invalid multipart form: invalid multipart data" });
     expect(rejectionMessage(httpError(400, refusal), "cat.jpg")).toBe("invalid multipart form: invalid multipart data");
+    const graphqlRefusal = JSON.stringify({ errors: [{ message: "invalid multipart form: at most 20 files per request" }] });
+    expect(rejectionMessage(httpError(400, graphqlRefusal), "cat.jpg")).toBe(
+      "invalid multipart form: at most 20 files per request",
+    );
     const tooLarge = JSON.stringify({ error: "request body is larger than the limit of 10 bytes", errors: [] });
     expect(rejectionMessage(httpError(413, tooLarge), "cat.jpg")).toBe("request body is larger than the limit of 10 bytes");
   });

@@ -110,7 +110,8 @@ const MAX_MESSAGE_LENGTH = 300;
 
 /**
  * The server's words in an error response: `{"error": ...}` (REST, the body limit), a
- * GraphQL response's first error, or plain text ("storage is unavailable; try again").
+ * GraphQL response's first error (how /graphql refuses a request it cannot run), or plain
+ * text (a proxy's short answer).
  * Not an HTML page from a proxy, nor anything too long to be a message.
  */
 function serverMessage(bodyText: string): string | null {

@@ -1,0 +1,112 @@
+"""Requests /graphql cannot run get a GraphQL JSON answer saying why, and run nothing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import httpx
+import pytest
+
+from server.graphql.operation_name import OPERATION_NAME_REQUIRED
+from server.graphql.view import SUBSCRIPTIONS_NEED_A_WEBSOCKET
+from tests.client import PREFLIGHT, Api
+from tests.images import photo
+from tests.processes import Launcher
+
+WATCH_ALL = "subscription { imageUpdates { id status } }"
+
+
+def test_a_subscription_over_http_is_refused_as_the_clients_mistake(stack: Launcher) -> None:
+    server, base_url = stack.start_server()
+    with httpx.Client(base_url=base_url, timeout=30) as http:
+        answers = [
+            http.post("/graphql", json={"query": WATCH_ALL}),
+            http.get("/graphql", params={"query": WATCH_ALL}),
+            http.post(
+                "/graphql",
+                json={"query": WATCH_ALL},
+                headers={"Accept": "multipart/mixed;subscriptionSpec=1.0,application/json"},
+            ),
+        ]
+    for answer in answers:
+        assert answer.status_code == 400, answer.text
+        assert answer.json() == {"errors": [{"message": SUBSCRIPTIONS_NEED_A_WEBSOCKET}]}
+    # And nothing in the log reads as a server fault
+    records = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert [r for r in records if r["level"] in ("warning", "error", "critical")] == []
+
+
+def _too_many_files(api: Api) -> httpx.Response:
+    return api.upload_multipart([(f"{i}.jpg", b"x") for i in range(21)])
+
+
+def _not_multipart(api: Api) -> httpx.Response:
+    headers = {**PREFLIGHT, "content-type": "multipart/form-data; boundary=b"}
+    return api.http.post("/graphql", content=b"not multipart at all", headers=headers)
+
+
+def _file_missing(api: Api) -> httpx.Response:
+    # The map names part "0"; the only file sent is "1"
+    operations = {"query": "mutation($f: Upload!) { uploadImage(file: $f) { id } }"}
+    return api.http.post(
+        "/graphql",
+        data={"operations": json.dumps(operations), "map": json.dumps({"0": ["variables.f"]})},
+        files={"1": ("a.jpg", b"x")},
+        headers=PREFLIGHT,
+    )
+
+
+def _not_json(api: Api) -> httpx.Response:
+    headers = {"content-type": "application/json"}
+    return api.http.post("/graphql", content=b"{not json", headers=headers)
+
+
+def _a_batch(api: Api) -> httpx.Response:
+    return api.http.post("/graphql", json=[{"query": "{ __typename }"}])
+
+
+def _no_query(api: Api) -> httpx.Response:
+    return api.http.post("/graphql", json={"variables": {}})
+
+
+@pytest.mark.parametrize(
+    ("send", "message"),
+    [
+        (_too_many_files, "invalid multipart form: at most 20 files per request"),
+        (_not_multipart, "invalid multipart form: invalid multipart data"),
+        (_file_missing, "File(s) missing in form data"),
+        (_not_json, "Unable to parse request body as JSON"),
+        (_a_batch, "Batching is not enabled"),
+        (_no_query, "No GraphQL query found in the request"),
+    ],
+    ids=["too many files", "not multipart", "file missing", "not JSON", "batch", "no query"],
+)
+def test_a_request_that_cannot_run_is_answered_in_graphql_json(
+    api: Api, send: Callable[[Api], httpx.Response], message: str
+) -> None:
+    before = api.stored_originals()
+    response = send(api)
+    assert response.status_code == 400, response.text
+    assert response.headers["content-type"] == "application/json"
+    assert response.json() == {"errors": [{"message": message}]}
+    assert api.stored_originals() == before
+
+
+def test_a_document_of_several_operations_runs_none_without_an_operation_name(
+    api: Api,
+) -> None:
+    image_id = api.upload("named.jpg", photo(40, 40))["id"]
+    document = (
+        f'query Look {{ image(id: "{image_id}") {{ id }} }} '
+        f'mutation Remove {{ deleteImage(id: "{image_id}") }}'
+    )
+    body = api.graphql(document)
+    assert body["data"] is None
+    assert [error["message"] for error in body["errors"]] == [OPERATION_NAME_REQUIRED]
+    assert api.image(image_id) is not None
+
+    # Named, the chosen operation runs
+    named = api.http.post("/graphql", json={"query": document, "operationName": "Remove"})
+    assert named.json() == {"data": {"deleteImage": True}}
+    assert api.image(image_id) is None
