@@ -98,6 +98,19 @@ function renderWith(link: ApolloLink, children: ReactNode) {
   return { client, ...render(ui) };
 }
 
+/** The gallery beside one image's page, whose Delete is confirmed; the gallery's list. */
+function renderGalleryAndDetail(link: ApolloLink, id: string): HTMLElement {
+  vi.spyOn(window, "confirm").mockReturnValue(true);
+  renderWith(
+    link,
+    <>
+      <Gallery canRetry={false} />
+      <ImageDetail id={id} />
+    </>,
+  );
+  return screen.getByRole("list", { name: "Images" });
+}
+
 /** The "Finished" line of the timeline. */
 function finished(): HTMLElement {
   return screen.getByText("Finished").closest("li")!;
@@ -180,15 +193,7 @@ describe("ImageDetail", () => {
       ["1", detail("1", "cat.jpg", "COMPLETED")],
     ]);
     const server = fakeServer(images);
-    vi.spyOn(window, "confirm").mockReturnValue(true);
-    renderWith(
-      server.link,
-      <>
-        <Gallery canRetry={false} />
-        <ImageDetail id="1" />
-      </>,
-    );
-    const gallery = screen.getByRole("list", { name: "Images" });
+    const gallery = renderGalleryAndDetail(server.link, "1");
     await waitFor(() => expect(within(gallery).getAllByTestId("image-card")).toHaveLength(2));
 
     // When the image is deleted from its page
@@ -206,15 +211,7 @@ describe("ImageDetail", () => {
     // stream only, and that upload's page; its DELETED event never comes (socket down)
     const images = new Map([["1", detail("1", "cat.jpg", "COMPLETED")]]);
     const server = fakeServer(images);
-    vi.spyOn(window, "confirm").mockReturnValue(true);
-    renderWith(
-      server.link,
-      <>
-        <Gallery canRetry={false} />
-        <ImageDetail id="2" />
-      </>,
-    );
-    const gallery = screen.getByRole("list", { name: "Images" });
+    const gallery = renderGalleryAndDetail(server.link, "2");
     await waitFor(() => expect(within(gallery).getAllByTestId("image-card")).toHaveLength(1));
     images.set("2", detail("2", "new.jpg", "COMPLETED"));
     act(() => server.stream.next(update("2", "COMPLETED", card("2", "new.jpg", "COMPLETED"))));
