@@ -187,3 +187,42 @@ def swapped_primaries_icc_profile() -> bytes:
     )  # fmt: skip
     assert len(header) == 128
     return header + struct.pack(">I", len(tags)) + table + data
+
+
+def many_page_tiff(pages: int) -> bytes:
+    """A TIFF of ``pages`` chained 1x1 grey pages, about 100 bytes each; the first is white.
+
+    Written IFD by IFD, as a scanner or a hostile upload might chain them.
+    """
+    tags = [  # (tag, type SHORT=3 or LONG=4, count, value)
+        (256, 3, 1, 1),  # ImageWidth
+        (257, 3, 1, 1),  # ImageLength
+        (258, 3, 1, 8),  # BitsPerSample
+        (259, 3, 1, 1),  # Compression: none
+        (262, 3, 1, 1),  # PhotometricInterpretation: black is zero
+        (273, 4, 1, 8),  # StripOffsets: the one pixel, right after the header
+        (277, 3, 1, 1),  # SamplesPerPixel
+        (279, 4, 1, 1),  # StripByteCounts
+    ]
+    ifd_bytes = 2 + 12 * len(tags) + 4
+    out = bytearray(b"II*\0" + struct.pack("<I", 9) + b"\xff")
+    for page in range(pages):
+        next_ifd = len(out) + ifd_bytes if page < pages - 1 else 0
+        out += struct.pack("<H", len(tags))
+        out += b"".join(struct.pack("<HHII", *tag) for tag in tags)
+        out += struct.pack("<I", next_ifd)
+    return bytes(out)
+
+
+def tiff_with_a_broken_second_page() -> bytes:
+    """Two pages, red then blue; the second has lost its ImageWidth tag."""
+    pages = [Image.new("RGB", (64, 48), "red"), Image.new("RGB", (32, 24), "blue")]
+    data = bytearray(encode(pages[0], "TIFF", save_all=True, append_images=pages[1:]))
+    first_ifd = struct.unpack_from("<I", data, 4)[0]
+    first_count = struct.unpack_from("<H", data, first_ifd)[0]
+    second_ifd = struct.unpack_from("<I", data, first_ifd + 2 + 12 * first_count)[0]
+    for entry in range(struct.unpack_from("<H", data, second_ifd)[0]):
+        offset = second_ifd + 2 + 12 * entry
+        if struct.unpack_from("<H", data, offset)[0] == 256:  # ImageWidth
+            struct.pack_into("<H", data, offset, 0x9999)  # now a private tag nobody reads
+    return bytes(data)

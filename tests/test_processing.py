@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 import pytest
-from PIL import Image
+from PIL import Image, PngImagePlugin
 from PIL.TiffImagePlugin import IFDRational
 
 from infra.image_formats import ACCEPTED_FORMATS
@@ -33,6 +33,7 @@ from tests.images import (
     cmyk_jpeg,
     decode,
     encode,
+    many_page_tiff,
     multi_picture_jpeg,
     palette_png_with_transparency,
     photo,
@@ -40,6 +41,7 @@ from tests.images import (
     png_16bit,
     png_with_transparency,
     swapped_primaries_icc_profile,
+    tiff_with_a_broken_second_page,
 )
 from worker.processing import (
     Limits,
@@ -139,6 +141,51 @@ def _assert_block_where_the_camera_saw_it(thumb: Image.Image, orientation: int) 
             assert _rgb(thumb, xy)[0] < 200 or _rgb(thumb, xy)[1] > 60, f"a block at {name}"
 
 
+_XMP_ORIENTATION_6 = (
+    b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><rdf:RDF'
+    b' xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"><rdf:Description'
+    b' xmlns:tiff="http://ns.adobe.com/tiff/1.0/" tiff:Orientation="6"/></rdf:RDF></x:xmpmeta>'
+)
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP"])
+def test_an_orientation_only_in_xmp_is_ignored_as_browsers_do(
+    tmp_path: Path, image_format: str
+) -> None:
+    # Given an 800x400 picture without EXIF whose XMP says it was taken turned
+    image = Image.new("RGB", (800, 400), "red")
+    if image_format == "PNG":
+        # Pillow writes a PNG's XMP only as the text chunk Adobe defined for it
+        text = PngImagePlugin.PngInfo()
+        text.add_itxt("XML:com.adobe.xmp", _XMP_ORIENTATION_6.decode())
+        content = encode(image, "PNG", pnginfo=text)
+    else:
+        content = encode(image, image_format, xmp=_XMP_ORIENTATION_6)
+    assert b"tiff:Orientation" in content
+    result, outputs = _run(tmp_path, content, [THUMB])
+    # Then it is shown as stored, in every format, as a browser shows it
+    assert (result.width, result.height) == (800, 400)
+    assert result.metadata["orientation"] == 1
+    assert outputs["thumb"].size == (256, 128)
+
+
+@pytest.mark.parametrize("image_format", ["JPEG", "PNG", "WEBP", "HEIF"])
+def test_an_unreadable_exif_block_counts_as_none(tmp_path: Path, image_format: str) -> None:
+    # Given a valid picture whose EXIF block is not the TIFF structure EXIF must be
+    content = encode(
+        Image.new("RGB", (640, 480), "red"), image_format, exif=b"Exif\0\0garbage, not TIFF"
+    )
+    # When it is processed
+    result, outputs = _run(tmp_path, content, [THUMB])
+    # Then it renders as a picture without EXIF: upright as stored, no camera data
+    assert outputs["thumb"].size == (256, 192)
+    red, green, blue = _rgb(outputs["thumb"], (20, 20))
+    assert red > 200 and green < 60 and blue < 60
+    assert result.metadata["orientation"] == 1
+    assert result.metadata["cameraMake"] is None and result.metadata["takenAt"] is None
+    assert result.metadata["hasGps"] is False
+
+
 @pytest.mark.parametrize("orientation", [1, 6])
 def test_an_iphone_heic_photo_comes_out_upright(tmp_path: Path, orientation: int) -> None:
     # Given a HEIC photo, as iPhones save them, held level or turned
@@ -146,6 +193,8 @@ def test_an_iphone_heic_photo_comes_out_upright(tmp_path: Path, orientation: int
     result, outputs = _run(tmp_path, content, [THUMB])
     # Then it is read as HEIF and turned upright once, as a JPEG would be
     assert result.format == "HEIF"
+    # And its metadata reports the orientation it was saved with, as a JPEG's does
+    assert result.metadata["orientation"] == orientation
     thumb = outputs["thumb"]
     assert thumb.size == ((256, 128) if orientation == 1 else (128, 256))
     top_left, top_right = (5, 5), (thumb.width - 6, 5)
@@ -241,6 +290,32 @@ def test_16_bit_input_is_scaled_not_clipped(tmp_path: Path) -> None:
         assert _rgb(image, (20, 20)) == pytest.approx((156, 156, 156), abs=3)
 
 
+def test_float_input_is_scaled_from_0_to_1(tmp_path: Path) -> None:
+    # Given a 32-bit floating-point TIFF at 60 % grey (its samples run from 0.0 to 1.0)
+    _, outputs = _run(tmp_path, encode(Image.new("F", (300, 200), 0.6), "TIFF"))
+    # Then every rendition is that grey, not black
+    for name, image in outputs.items():
+        assert _rgb(image, (20, 20)) == pytest.approx((153, 153, 153), abs=3), name
+
+
+def test_a_16_bit_transparent_grey_value_stays_transparent(tmp_path: Path) -> None:
+    # Given a 16-bit grey PNG whose tRNS chunk makes its value 40000 transparent, on the
+    # left half, and a value just beside it (the same once scaled to 8-bit) on the right
+    image = Image.new("I;16", (300, 200), 40000)
+    image.paste(Image.new("I;16", (150, 200), 40001), (150, 0))
+    content = encode(image, "PNG", transparency=40000)
+    specs = [THUMB, *(RenditionSpec(name=f.lower(), width=200, format=f) for f in ("PNG", "WEBP"))]
+    _, outputs = _run(tmp_path, content, specs)
+    # Then the left half is transparent where the format holds alpha, and the right opaque
+    for name in ("png", "webp"):
+        rgba = outputs[name].convert("RGBA")
+        assert rgba.getpixel((10, 50))[3] == 0, name  # type: ignore[index]
+        assert rgba.getpixel((190, 50)) == pytest.approx((156, 156, 156, 255), abs=3), name
+    # And it is on white in the JPEG thumbnail
+    assert _rgb(outputs["thumb"], (10, 50)) == pytest.approx((255, 255, 255), abs=3)
+    assert _rgb(outputs["thumb"], (240, 50)) == pytest.approx((156, 156, 156), abs=3)
+
+
 def test_palette_transparency_survives_except_in_jpeg(tmp_path: Path) -> None:
     specs = [
         THUMB,
@@ -314,17 +389,22 @@ def test_webp_renditions_of_an_animation_keep_its_frames_up_to_the_cap(
 
 
 @pytest.mark.parametrize(
-    ("gif_loop", "webp_loop"), [(None, 1), (0, 0), (3, 3)], ids=["once", "forever", "3 loops"]
+    ("image_format", "loop", "webp_loop"),
+    [("GIF", None, 1), ("GIF", 0, 0), ("GIF", 3, 3), ("WEBP", 0, 0), ("WEBP", 3, 3)],
+    ids=["gif once", "gif forever", "gif 3 loops", "webp forever", "webp 3 loops"],
 )
 def test_an_animation_plays_as_often_as_its_original(
-    tmp_path: Path, gif_loop: int | None, webp_loop: int
+    tmp_path: Path, image_format: str, loop: int | None, webp_loop: int
 ) -> None:
-    # Given an animated GIF without a loop count (it plays once), or with one
+    # Given an animated GIF without a loop count (it plays once), or with one, or an
+    # animated WebP (which always has one) small enough to be its own JPEG thumbnail
     frames = [Image.new("RGB", (200, 100), colour) for colour in ("red", "lime", "blue")]
-    loop = {} if gif_loop is None else {"loop": gif_loop}
-    gif = encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, **loop)
+    options = {} if loop is None else {"loop": loop}
+    content = encode(
+        frames[0], image_format, save_all=True, append_images=frames[1:], duration=100, **options
+    )
     # Then its WebP renditions play as often (WebP's 0 is forever)
-    _, outputs = _run(tmp_path, gif, limits=Limits(max_animation_frames=10))
+    _, outputs = _run(tmp_path, content, limits=Limits(max_animation_frames=10))
     assert [outputs[name].info["loop"] for name in ("small", "large")] == [webp_loop] * 2
 
 
@@ -350,6 +430,64 @@ def test_more_pictures_in_a_file_are_not_an_animation(
         assert getattr(image, "n_frames", 1) == 1, name
         red, green, blue = _rgb(image, (3, 3))
         assert red > 200 and green < 60 and blue < 60, name
+
+
+class _ReadRecording(LocalStorage):
+    """Originals that remember how far into them anything was read."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.furthest_read_bytes = 0
+
+    def open_read(self, key: str) -> BinaryIO:
+        with super().open_read(key) as source:
+            return _RecordingReader(source.read(), self)
+
+
+class _RecordingReader(io.BytesIO):
+    def __init__(self, content: bytes, storage: _ReadRecording) -> None:
+        super().__init__(content)
+        self._storage = storage
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        data = super().read(size)
+        self._storage.furthest_read_bytes = max(self._storage.furthest_read_bytes, self.tell())
+        return data
+
+
+def test_the_pages_of_a_tiff_after_its_first_are_not_read(tmp_path: Path) -> None:
+    # Given a TIFF of 5,000 one-pixel pages (half a megabyte of page headers)
+    content = many_page_tiff(5_000)
+    (tmp_path / "originals").mkdir()
+    (tmp_path / ORIGINAL_KEY).write_bytes(content)
+    storage = _ReadRecording(tmp_path)
+    # When it is processed
+    result = process_image(storage, ORIGINAL_KEY, [Target(THUMB, "thumbnails/t.jpg")])
+    # Then its first page is the picture, and the pages after it were never read: what a
+    # job costs does not grow with their number
+    assert (result.width, result.height) == (1, 1)
+    assert result.metadata["frameCount"] == 1
+    assert storage.furthest_read_bytes < len(content) // 4
+
+
+def test_a_tiff_whose_second_page_is_broken_gives_its_first(tmp_path: Path) -> None:
+    result, outputs = _run(tmp_path, tiff_with_a_broken_second_page())
+    assert (result.width, result.height, result.metadata["frameCount"]) == (64, 48, 1)
+    for name, image in outputs.items():
+        red, green, blue = _rgb(image, (3, 3))
+        assert red > 200 and green < 60 and blue < 60, name
+
+
+def test_an_animation_cut_off_in_a_frame_header_fails_for_good(tmp_path: Path) -> None:
+    # Given an animated GIF that ends inside its second frame's image descriptor (which
+    # follows that frame's graphic control extension, 8 bytes)
+    content = animated_gif()
+    second_descriptor = content.index(b"\x21\xf9\x04", content.index(b"\x21\xf9\x04") + 1) + 8
+    assert content[second_descriptor] == 0x2C  # an image descriptor starts here
+    # Then the job fails as undecodable, not as a crash of the worker
+    with pytest.raises(PermanentImageError, match=r"^cannot decode image: "):
+        _run(tmp_path, content[: second_descriptor + 7])
+    assert _written(tmp_path) == []
 
 
 def test_an_animation_is_cut_short_at_the_pixel_limit(tmp_path: Path) -> None:
@@ -408,6 +546,34 @@ def test_unreadable_input_is_a_permanent_error_and_leaves_nothing(
 ) -> None:
     with pytest.raises(PermanentImageError, match=re.escape(message)):
         _run(tmp_path, content)
+    assert _written(tmp_path) == []
+
+
+def _avif_with_its_pixels_zeroed() -> bytes:
+    """A header that reads, followed by compressed pixels that are all zero bytes."""
+    content = encode(Image.new("RGB", (64, 48), "red"), "AVIF")
+    pixels = content.index(b"mdat") + 4
+    return content[:pixels] + bytes(len(content) - pixels)
+
+
+def _avif_without_its_primary_image() -> bytes:
+    """The primary item id points at an item that is not there."""
+    content = bytearray(encode(Image.new("RGB", (64, 48), "red"), "AVIF"))
+    primary_item = content.index(b"pitm") + 8  # after the box type, version and flags
+    content[primary_item : primary_item + 2] = b"\0\x09"
+    return bytes(content)
+
+
+@pytest.mark.parametrize(
+    "content",
+    [_avif_with_its_pixels_zeroed, _avif_without_its_primary_image],
+    ids=["zeroed pixels", "missing primary image"],
+)
+def test_corrupt_avif_is_a_permanent_error(tmp_path: Path, content: Callable[[], bytes]) -> None:
+    # libavif's failures reach Python as RuntimeError, which alone would be taken for a
+    # crash of the worker
+    with pytest.raises(PermanentImageError, match=r"^cannot decode image: "):
+        _run(tmp_path, content())
     assert _written(tmp_path) == []
 
 
@@ -508,3 +674,24 @@ def test_an_icc_profile_is_converted_to_srgb_and_not_carried_over(tmp_path: Path
         red, green, blue = _rgb(image, (20, 20))
         assert blue > 220 and red < 40 and green < 40, (name, (red, green, blue))
         assert "icc_profile" not in image.info, name
+
+
+def test_a_wide_gamut_heic_described_by_nclx_is_converted_to_srgb(tmp_path: Path) -> None:
+    # Given a lossless HEIC in Display P3 that says so with nclx codes (primaries 12,
+    # sRGB transfer 13), as cameras and converters write it, not with an ICC profile
+    p3 = {
+        "color_primaries": 12,
+        "transfer_characteristics": 13,
+        "matrix_coefficients": 6,
+        "full_range_flag": 1,
+    }
+    colour = Image.new("RGB", (400, 300), (200, 100, 50))
+    content = encode(colour, "HEIF", quality=-1, nclx_profile=p3)
+    assert "icc_profile" not in decode(content).info
+    # When it is processed
+    _, outputs = _run(tmp_path, content)
+    # Then every rendition shows that colour in sRGB: P3's (200, 100, 50) is (215, 93, 31)
+    # (decode the sRGB curve, the P3-to-sRGB matrix of the two sets of primaries at D65,
+    # encode again)
+    for name, image in outputs.items():
+        assert _rgb(image, (20, 20)) == pytest.approx((215, 93, 31), abs=4), name

@@ -12,29 +12,62 @@ import logging
 from PIL import Image, ImageCms
 
 from infra.renditions import OutputFormat
+from worker.nclx import icc_profile_for_nclx
 
 log = logging.getLogger(__name__)
 
 _SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 _HIGH_DEPTH_MODES = ("I", "I;16", "I;16L", "I;16B", "I;16N", "F")
+_16_BIT_SAMPLES = range(65536)
 
 
 def prepare_for_resize(image: Image.Image) -> Image.Image:
     """Modes resizing cannot handle well become ones it can, keeping transparency.
 
     Pillow resizes palette and 1-bit images with NEAREST whatever filter is asked for, and
-    clips 16-bit values when converting to 8-bit, so both are converted first.
+    clips 16-bit and floating-point values when converting to 8-bit, so all are converted
+    first.
     """
     if image.mode in ("P", "PA"):
         return image.convert("RGBA" if image.has_transparency_data else "RGB")
     if image.mode == "1":
         return image.convert("L")
+    if image.mode == "F":
+        # Floating-point samples run from 0.0 (black) to 1.0 (white); beyond is clipped.
+        return image.point(lambda value: value * 255).convert("L")
     if image.mode in _HIGH_DEPTH_MODES:
-        # Scale 0..65535 down to 0..255 instead of clipping everything above 255 to white.
-        return image.convert("I").point(lambda value: value / 256).convert("L")
+        return _16_bit_to_8_bit(image)
     if image.mode in ("L", "RGB") and "transparency" in image.info:
         return image.convert("LA" if image.mode == "L" else "RGBA")
     return image
+
+
+def _16_bit_to_8_bit(image: Image.Image) -> Image.Image:
+    """Grey scaled 0..65535 down to 0..255 (not clipped to white above 255), keeping tRNS."""
+    samples = image.convert("I")
+    grey = samples.point(lambda value: value / 256).convert("L")
+    transparent = image.info.get("transparency")
+    if isinstance(transparent, int):
+        # A PNG's tRNS chunk names the one 16-bit value that is transparent: matched before
+        # scaling, which makes it one with the 255 values beside it.
+        lut = [0 if value == transparent else 255 for value in _16_BIT_SAMPLES]
+        grey.putalpha(samples.point(lut, "L"))
+    return grey
+
+
+def colour_profile(image: Image.Image) -> bytes | None:
+    """The ICC profile that says what the image's colours are, if it says.
+
+    A HEIF may say it with nclx codes (H.273) instead, which pillow-heif reports in
+    ``info["nclx_profile"]``: a profile is built for those that are not sRGB's.
+    """
+    icc_profile = image.info.get("icc_profile")
+    if isinstance(icc_profile, bytes) and icc_profile:
+        return icc_profile
+    nclx = image.info.get("nclx_profile")
+    if isinstance(nclx, dict) and image.mode in ("RGB", "RGBA"):
+        return icc_profile_for_nclx(nclx)
+    return None
 
 
 def to_srgb(image: Image.Image, icc_profile: bytes | None) -> Image.Image:

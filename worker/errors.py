@@ -11,3 +11,8 @@ class TimeLimitExceeded(PermanentImageError):
     def __init__(self, limit_s: float) -> None:
         super().__init__(f"processing exceeded the time limit of {limit_s:g} s")
         self.limit_s = limit_s
+
+
+def undecodable(cause: BaseException) -> PermanentImageError:
+    """The failure for data a decoder cannot read: truncated, corrupt or malformed."""
+    return PermanentImageError(f"cannot decode image: {cause}")

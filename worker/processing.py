@@ -21,8 +21,8 @@ from infra.image_formats import ACCEPTED_FORMATS, DEFAULT_MAX_PIXELS, TooManyPix
 from infra.renditions import OutputFormat, RenditionSpec, thumb_spec
 from infra.storage import InvalidKey, Storage, StorageError
 from worker.animation import keeps_animation, write_animated_webp
-from worker.colour import for_format, prepare_for_resize, to_srgb
-from worker.errors import PermanentImageError
+from worker.colour import colour_profile, for_format, prepare_for_resize, to_srgb
+from worker.errors import PermanentImageError, undecodable
 from worker.metadata import extract_metadata, read_orientation
 from worker.placeholder import placeholder_and_colour
 from worker.rendering import (
@@ -159,7 +159,7 @@ def _process(
         upright, orientation = _decode(image, [t.spec for t in targets])
         plans = sorted((plan(t.spec, *upright) for t in targets), key=lambda p: -p.scale)
     on_stage("decoded", 1 / steps)
-    icc_profile = image.info.get("icc_profile")
+    icc_profile = colour_profile(image)
     metadata["width"], metadata["height"] = upright
     keys = {t.spec.name: t.key for t in targets}
 
@@ -241,13 +241,14 @@ def _decode_errors(max_pixels: int) -> Iterator[None]:
             raise PermanentImageError(
                 f"image exceeds the pixel limit of {max_pixels} pixels"
             ) from exc
-        except (OSError, SyntaxError, ValueError, EOFError, MemoryError) as exc:
+        except (OSError, SyntaxError, ValueError, EOFError, MemoryError, RuntimeError) as exc:
             if isinstance(exc, OSError) and exc.errno is not None:
                 # The disk, not the data (EIO, a stale network mount): retried. Pillow's own
                 # OSErrors for truncated or corrupt data carry no errno.
                 raise
-            # Pillow reports truncated or corrupt data with these.
-            raise PermanentImageError(f"cannot decode image: {exc}") from exc
+            # Pillow reports truncated or corrupt data with these; its AVIF plugin passes
+            # libavif's failures on as RuntimeError ("Failed to decode frame 0: …").
+            raise undecodable(exc) from exc
 
 
 def _decode(image: Image.Image, specs: list[RenditionSpec]) -> tuple[tuple[int, int], int]:
@@ -304,6 +305,11 @@ def _prepare(
 
 def _write(storage: Storage, key: str, spec: RenditionSpec, image: Image.Image) -> RenditionResult:
     output = for_format(image, spec.format)
+    if output is image:
+        # ``image`` may be the original itself (one no larger than the rendition is neither
+        # resized nor converted), whose info the animated renditions still read (the loop
+        # count), so it is left as it is.
+        output = image.copy()
     # Encoders fall back to image.info for EXIF and ICC: clear it so no camera data
     # (GPS included) and no stale profile reaches a rendition.
     output.info = {}
