@@ -1,3 +1,6 @@
+import sys
+
 from cli.main import main
 
-main(["serve"])
+# The same as `imagequeue serve`, options included.
+main(["serve", *sys.argv[1:]])

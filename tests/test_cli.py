@@ -441,3 +441,23 @@ def test_the_server_url_comes_from_imagequeue_url(api: Api, tmp_path: Path) -> N
     image = api.image(image_id)
     assert image is not None and image["filename"] == "from-env.jpg"
     assert "IMAGEQUEUE_URL" in usage.stdout
+
+
+@pytest.mark.parametrize(("module", "option"), [("server", "--port"), ("worker", "--concurrency")])
+def test_python_m_server_and_worker_take_the_same_options_as_imagequeue(
+    module: str, option: str
+) -> None:
+    # `python -m server --port 8002` once started a server on the default port instead
+    try:
+        usage = subprocess.run(
+            [sys.executable, "-m", module, "--help"],
+            cwd=REPO_ROOT,
+            capture_output=True,
+            text=True,
+            env=_ENV,
+            timeout=30,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"python -m {module} --help did not answer: it started a {module}")
+    assert usage.returncode == 0, usage.stderr
+    assert option in usage.stdout

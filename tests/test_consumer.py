@@ -18,7 +18,7 @@ from infra.broker.topology import DEAD_LETTER_QUEUE
 from tests import broker
 from tests.images import encode, photo
 from tests.processes import OwnServer, Process, own_server
-from tests.scraping import wait_for
+from tests.scraping import scrape, value, wait_for
 from tests.services import PG_PORT, free_port
 from tests.tcp_proxy import proxied
 from worker.retries import RetryPolicy, database_unavailable, is_transient
@@ -104,6 +104,47 @@ def test_a_pool_process_killed_mid_job_costs_that_job_one_attempt(own: OwnServer
     assert (first["status"], first["attempts"]) == ("COMPLETED", 2), first
     assert [own.api.wait_final(image_id)["status"] for image_id in later] == ["COMPLETED"] * 3
     assert "a pool process died: replacing the process pool" in worker.log()
+
+
+def test_ctrl_c_in_a_terminal_lets_the_worker_finish_its_job_and_stop(own: OwnServer) -> None:
+    # Given a worker rendering an image (its only pool process paused, so it stays busy)
+    worker = own.launcher.start_worker({"WORKER_CONCURRENCY": "1"})
+    [pool_process] = worker.pool_processes()
+    os.kill(pool_process, signal.SIGSTOP)
+    busy = own.api.upload("busy.jpg", photo(640, 480))["id"]
+    wait_for(lambda: _status(own, busy) == "PROCESSING", "the image processing")
+
+    # When Ctrl-C in its terminal sends SIGINT to the worker and its pool process alike
+    for pid in (worker.popen.pid, pool_process):
+        os.kill(pid, signal.SIGINT)
+    os.kill(pool_process, signal.SIGCONT)
+
+    # Then the job in flight completes, and the worker stops cleanly, without a traceback
+    assert worker.popen.wait(timeout=60) == 0, worker.log()
+    assert _status(own, busy) == "COMPLETED"
+    assert "Traceback" not in worker.log()
+
+
+def test_a_job_over_its_time_limit_fails_once_as_a_timeout(own: OwnServer) -> None:
+    # Given a worker whose time limit a 12 MP photo cannot be rendered in
+    metrics_port = free_port()
+    worker = own.launcher.start_worker(
+        {
+            "WORKER_CONCURRENCY": "1",
+            "JOB_TIMEOUT_S": "0.02",
+            "WORKER_METRICS_PORT": str(metrics_port),
+        }
+    )
+
+    # When one is uploaded
+    slow = own.api.wait_final(own.api.upload("slow.jpg", photo(4000, 3000))["id"])
+
+    # Then it fails at its first attempt, saying why, and the pool is not taken for crashed
+    assert (slow["status"], slow["attempts"]) == ("FAILED", 1), slow
+    assert slow["error"] == "processing exceeded the time limit of 0.02 s"
+    samples = scrape(f"http://127.0.0.1:{metrics_port}")
+    assert value(samples, "imagequeue_jobs_failed_total", reason="timeout") == 1
+    assert "replacing the process pool" not in worker.log()
 
 
 # What PostgreSQL says while it is away or coming back, each with its SQLSTATE.

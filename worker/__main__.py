@@ -1,3 +1,6 @@
+import sys
+
 from cli.main import main
 
-main(["worker"])
+# The same as `imagequeue worker`, options included.
+main(["worker", *sys.argv[1:]])

@@ -12,6 +12,12 @@ class TimeLimitExceeded(PermanentImageError):
         super().__init__(f"processing exceeded the time limit of {limit_s:g} s")
         self.limit_s = limit_s
 
+    def __reduce__(self) -> tuple[type[TimeLimitExceeded], tuple[float]]:
+        # Raised in a pool process and pickled back to the worker: rebuilt from its message
+        # (an exception's default), it failed to unpickle, and the worker took the timeout
+        # for a crashed pool process, retrying the job until it was dead-lettered.
+        return (TimeLimitExceeded, (self.limit_s,))
+
 
 def undecodable(cause: BaseException) -> PermanentImageError:
     """The failure for data a decoder cannot read: truncated, corrupt or malformed."""

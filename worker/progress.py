@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import signal
 import threading
 import time
 from collections import OrderedDict
@@ -45,9 +46,12 @@ def init_pool_process(
     A spawned process starts with logging unconfigured, which would drop what Pillow work
     logs; configured as the worker is, its lines join the worker's output. A worker killed
     with SIGKILL cannot stop its pool; without the watchdog its pool processes would live
-    on as orphans.
+    on as orphans. Ctrl-C in a terminal sends SIGINT to the whole process group: the worker
+    stops by it, draining its jobs, so the pool processes ignore it rather than abandon
+    the jobs they render with a KeyboardInterrupt.
     """
     global _child_queue
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     _child_queue = queue
     configure_logging(level=log_level, log_format=log_format)
     threading.Thread(target=_exit_when_orphaned, args=(worker_pid,), daemon=True).start()
