@@ -112,18 +112,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.command == "serve":
         _serve(settings, host=args.host, port=args.port)
     elif args.command == "worker":
-        from worker.main import run_worker
-
-        asyncio.run(run_worker(settings, concurrency=args.concurrency))
+        sys.exit(_run_worker(settings, concurrency=args.concurrency))
     else:
         sys.exit(_run_admin(settings, args))
 
 
 def _run_admin(settings: Settings, args: argparse.Namespace) -> int:
     """``migrate``, ``up``, ``dlq`` and ``stats``, which reach PostgreSQL or RabbitMQ
-    themselves: one that cannot be reached is one line on stderr and exit 1 (for ``up``,
-    so ``make run``, on a machine without PostgreSQL)."""
-    from cli.services import Unreachable
+    themselves: one that cannot be reached, or a database that refuses the user (a wrong
+    role or password, a missing right), is one line on stderr and exit 1 (for ``up``, so
+    ``make run``, on a machine without PostgreSQL or with another user)."""
+    from cli.services import DATABASE_REFUSED, Unreachable, database_refused
 
     try:
         if args.command == "migrate":
@@ -143,6 +142,23 @@ def _run_admin(settings: Settings, args: argparse.Namespace) -> int:
     except Unreachable as exc:
         print(exc, file=sys.stderr)
         return 1
+    except DATABASE_REFUSED as exc:
+        print(database_refused(exc), file=sys.stderr)
+        return 1
+
+
+def _run_worker(settings: Settings, *, concurrency: int | None) -> int:
+    """A worker whose metrics listener cannot start (its port taken by another worker on
+    this host, say) is one line on stderr, naming the setting to change, and exit 1."""
+    from worker.main import run_worker
+    from worker.metrics_server import MetricsListenerUnavailable
+
+    try:
+        asyncio.run(run_worker(settings, concurrency=concurrency))
+    except MetricsListenerUnavailable as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    return 0
 
 
 def _migrate(settings: Settings) -> list[int]:
@@ -194,15 +210,15 @@ def _up(settings: Settings, *, host: str | None, port: int | None) -> int:
         serve_args += ["--host", host]
     if port:
         serve_args += ["--port", str(port)]
-    children = [
-        subprocess.Popen([sys.executable, "-m", "cli", *serve_args]),
-        subprocess.Popen([sys.executable, "-m", "cli", "worker"]),
-    ]
+    children = {
+        "server": subprocess.Popen([sys.executable, "-m", "cli", *serve_args]),
+        "worker": subprocess.Popen([sys.executable, "-m", "cli", "worker"]),
+    }
 
     asked_to_stop = False
 
     def stop_children() -> None:
-        for child in children:
+        for child in children.values():
             if child.poll() is None:
                 child.send_signal(signal.SIGTERM)
 
@@ -214,11 +230,25 @@ def _up(settings: Settings, *, host: str | None, port: int | None) -> int:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     # When either child ends on its own, take the other down too: half a system is not "up".
-    while all(child.poll() is None for child in children):
+    while all(child.poll() is None for child in children.values()):
         try:
-            children[0].wait(timeout=0.5)
+            children["server"].wait(timeout=0.5)
         except subprocess.TimeoutExpired:
             continue
+    ended, ended_child = next(
+        (name, child) for name, child in children.items() if child.poll() is not None
+    )
     stop_children()
-    codes = [child.wait() for child in children]
-    return 0 if asked_to_stop else max(1, *(abs(code) for code in codes))
+    for child in children.values():
+        child.wait()
+    if asked_to_stop:
+        return 0
+    # The child that ended on its own has said why on stderr; the other one's status only
+    # says that we stopped it (uvicorn re-raises our SIGTERM, which make reported as
+    # "Error 15"), so it is not the one to pass on.
+    status: int = ended_child.returncode
+    stopped = "worker" if ended == "server" else "server"
+    print(
+        f"the {ended} exited (status {status}), so the {stopped} was stopped too", file=sys.stderr
+    )
+    return max(1, abs(status))

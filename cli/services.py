@@ -1,6 +1,6 @@
-"""The services an admin command (``stats``, ``dlq``) talks to itself, and one line when
-one of them cannot be reached: an operator reaches for these commands when something is
-already wrong, so a traceback there hides the answer."""
+"""The services an admin command (``stats``, ``dlq``, ``migrate``, ``up``) talks to itself,
+and one line when one of them cannot be reached or refuses us: an operator reaches for
+these commands when something is already wrong, so a traceback there hides the answer."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from aio_pika.abc import AbstractConnection
 
 from cli.remote import describe
 from infra.db.availability import DATABASE_UNAVAILABLE
+from infra.db.migrate import DatabaseNotCreated
 from infra.settings import Settings
 
 
@@ -24,6 +25,27 @@ class Unreachable(Exception):
 
 def unreachable(service: str, exc: BaseException) -> Unreachable:
     return Unreachable(f"cannot reach {service}: {describe(exc)}")
+
+
+DATABASE_REFUSED: tuple[type[Exception], ...] = (
+    asyncpg.InvalidAuthorizationSpecificationError,  # class 28: unknown role, wrong password
+    asyncpg.InsufficientPrivilegeError,  # 42501: no right to connect, create or read
+    asyncpg.InvalidCatalogNameError,  # 3D000: the database does not exist
+    DatabaseNotCreated,
+)
+"""Errors of a database that answers but says no: no retry helps, a setting must change."""
+
+
+def database_refused(exc: Exception) -> str:
+    """What went wrong and what to change, in one line. PostgreSQL's own words name the
+    role or the database at most, never the password."""
+    if isinstance(exc, asyncpg.InvalidAuthorizationSpecificationError):
+        return f"cannot log in to the database: {exc} (set DATABASE_URL to a user that can log in)"
+    if isinstance(exc, DatabaseNotCreated):
+        return f"{exc} (create it, or set DATABASE_URL to a user that may create databases)"
+    if isinstance(exc, asyncpg.InvalidCatalogNameError):
+        return f"cannot use the database: {exc} (imagequeue migrate creates it)"
+    return f"the database refused: {exc} (grant that right, or set DATABASE_URL to a user with it)"
 
 
 @asynccontextmanager

@@ -47,15 +47,21 @@ def format_stats(stats: dict[str, Any]) -> str:
 
     times = stats["processing_times"]
     queue = stats["queue"]
+    timings = {
+        "worker (started → processed)": ("processing_p50_s", "processing_p95_s"),
+        "end to end (created → processed)": ("end_to_end_p50_s", "end_to_end_p95_s"),
+    }
+    # As wide as the longest label, so the numbers stay under their headers.
+    width = max(len(label) for label in timings)
     lines = ["images by status"]
     lines += [f"  {status:<11} {n:>8}" for status, n in stats["images"].items()]
     lines += [
         f"processing time of the latest completed images (n={times['completed']})",
-        f"  {'':<30} {'p50':>10} {'p95':>10}",
-        f"  {'worker (started → processed)':<30} "
-        f"{seconds(times['processing_p50_s']):>10} {seconds(times['processing_p95_s']):>10}",
-        f"  {'end to end (created → processed)':<30} "
-        f"{seconds(times['end_to_end_p50_s']):>10} {seconds(times['end_to_end_p95_s']):>10}",
+        f"  {'':<{width}} {'p50':>10} {'p95':>10}",
+    ]
+    lines += [
+        f"  {label:<{width}} {seconds(times[p50]):>10} {seconds(times[p95]):>10}"
+        for label, (p50, p95) in timings.items()
     ]
     if "error" in queue:
         lines.append(f"queue {queue['name']}: unavailable ({queue['error']})")

@@ -4,8 +4,9 @@ Code logs with the standard library and puts facts in ``extra``::
 
     log.info("upload accepted", extra={"image_id": record.id, "client_filename": name})
 
-Every line about an image carries ``image_id``, so ``grep '"image_id": 42'`` over the server's
-and the workers' output follows one image from upload to thumbnail.
+Every line about an image carries ``image_id``, so ``grep -E '"image_id": 42[,}]'`` over the
+server's and the workers' output follows one image from upload to thumbnail (``[,}]``: the
+field may be the line's last, and image 420 must not match).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ its default (underscore) name escaping, and our names need no escaping anyway.""
 
 UPLOADS = Counter(
     "imagequeue_uploads",
-    "Uploads by outcome: accepted, rejected (bad input), too_large, "
+    "Uploaded files by outcome: accepted, rejected (bad input), too_large (a file over the "
+    "limit, or a multipart request over the body cap, once per request), "
     "unavailable (database or storage down).",
     ["outcome"],
 )

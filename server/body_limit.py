@@ -6,6 +6,8 @@ from starlette.datastructures import Headers
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from infra.metrics import UPLOADS
+
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 """Multipart framing around each file: boundaries and part headers."""
 
@@ -63,6 +65,11 @@ class BodyLimitMiddleware:
                 await self._reject(scope, receive, send)
 
     async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if _is_multipart(scope):
+            # Files travel only in multipart forms (POST /api/upload, GraphQL uploads), and
+            # their sender gets the same 413 as for one file over MAX_UPLOAD_BYTES, which
+            # the service counts: so count this refusal too, once, since no file was read.
+            UPLOADS.labels("too_large").inc()
         message = f"request body is larger than the limit of {self.max_body_bytes} bytes"
         response = JSONResponse(
             {"error": message, "errors": [{"message": message}]},
@@ -70,3 +77,8 @@ class BodyLimitMiddleware:
             headers={"connection": "close"},
         )
         await response(scope, receive, send)
+
+
+def _is_multipart(scope: Scope) -> bool:
+    content_type = Headers(scope=scope).get("content-type", "")
+    return content_type.lower().startswith("multipart/form-data")

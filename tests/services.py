@@ -88,6 +88,18 @@ def drop_database(url: str) -> None:
     _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+@contextmanager
+def login_role() -> Iterator[str]:
+    """A role that can log in and has no other right (no CREATEDB, no grants on any table);
+    dropped at the end."""
+    name = unique_name("imagequeue_role")
+    _admin(f'CREATE ROLE "{name}" LOGIN')
+    try:
+        yield name
+    finally:
+        _admin(f'DROP ROLE IF EXISTS "{name}"')
+
+
 _RABBITMQCTL_UNAVAILABLE = 69
 
 

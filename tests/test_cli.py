@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +12,12 @@ from typing import IO
 
 import pytest
 
+from infra.db.migrate import migrate
 from tests.client import Api
 from tests.images import photo
 from tests.processes import REPO_ROOT, OwnServer, own_server
 from tests.scraping import scrape, value, wait_for
-from tests.services import free_port, own_database_and_vhost
+from tests.services import PG_PORT, free_port, login_role, own_database_and_vhost, unique_name
 
 _ENV = {"COLUMNS": "200", "PATH": "/usr/bin:/bin"}
 
@@ -407,6 +410,66 @@ def test_admin_commands_say_in_one_line_that_the_database_is_unreachable(
     assert "s3cret" not in result.stdout + result.stderr
 
 
+def _as_role(database_url: str, role: str) -> str:
+    """``database_url`` (a test database, reached as postgres) as ``role``, with a password
+    that must never be printed (the local server trusts, so any password logs in)."""
+    return database_url.replace("postgresql://postgres@", f"postgresql://{role}:s3cret@", 1)
+
+
+@pytest.mark.parametrize("command", ["stats", "migrate", "up"])
+def test_a_role_that_does_not_exist_is_one_line_without_the_password(
+    service_env: dict[str, str], command: str
+) -> None:
+    role = unique_name("nobody")
+    env = {**service_env, "DATABASE_URL": _as_role(service_env["DATABASE_URL"], role)}
+
+    result = _imagequeue(command, env=env)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line == (
+        f'cannot log in to the database: role "{role}" does not exist '
+        "(set DATABASE_URL to a user that can log in)"
+    )
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["migrate", "up"])
+def test_a_missing_database_the_user_may_not_create_is_one_line(
+    service_env: dict[str, str], command: str
+) -> None:
+    missing = unique_name("imagequeue_missing")
+    with login_role() as role:
+        url = f"postgresql://{role}:s3cret@127.0.0.1:{PG_PORT}/{missing}"
+        result = _imagequeue(command, env={**service_env, "DATABASE_URL": url})
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line == (
+        f'database "{missing}" does not exist, and creating it failed: permission denied to '
+        "create database (create it, or set DATABASE_URL to a user that may create databases)"
+    )
+    assert "s3cret" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["stats", "migrate", "up"])
+def test_a_user_without_rights_on_the_tables_is_one_line(
+    service_env: dict[str, str], command: str
+) -> None:
+    # Given a migrated database, and a role that may log in to it and do nothing there
+    with own_database_and_vhost() as (database_url, amqp_url), login_role() as role:
+        asyncio.run(migrate(database_url))
+        env = {**service_env, "DATABASE_URL": _as_role(database_url, role), "AMQP_URL": amqp_url}
+        result = _imagequeue(command, env=env)
+
+    # Then PostgreSQL's refusal (the schema for migrate, the table for stats) is one line
+    assert result.returncode == 1, result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    assert line.startswith("the database refused: permission denied for "), line
+    assert line.endswith("(grant that right, or set DATABASE_URL to a user with it)")
+    assert "s3cret" not in result.stdout + result.stderr
+
+
 def test_dlq_replay_takes_only_numbers() -> None:
     result = _imagequeue("dlq", "replay", "abc")
 
@@ -424,6 +487,74 @@ def test_dlq_replay_reports_ids_that_are_not_in_the_dead_letter_queue(
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert "not in the dead-letter queue: image 12" in result.stderr
+
+
+# Worker start-up ----------------------------------------------------------------------------
+
+_PORT_IN_USE = (
+    "worker metrics port {port} is in use: set WORKER_METRICS_PORT to a free port, or 0 for none"
+)
+
+
+def _held_port() -> socket.socket:
+    """A listening socket, as a second worker's metrics port (or node_exporter's) would be."""
+    held = socket.socket()
+    held.bind(("127.0.0.1", 0))
+    held.listen()
+    return held
+
+
+def test_a_worker_whose_metrics_port_is_taken_says_which_setting_to_change(
+    service_env: dict[str, str],
+) -> None:
+    # Given another process on the worker metrics port
+    with _held_port() as held:
+        port = held.getsockname()[1]
+        # When a worker starts with the same settings
+        result = _imagequeue("worker", env={**service_env, "WORKER_METRICS_PORT": str(port)})
+
+    # Then it says in one line what to change, and exits 1
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [_PORT_IN_USE.format(port=port)]
+
+
+def test_a_worker_that_cannot_listen_on_its_metrics_host_says_which_settings_to_check(
+    service_env: dict[str, str],
+) -> None:
+    # 192.0.2.1 (TEST-NET-1) is never an address of this machine.
+    env = {**service_env, "WORKER_METRICS_HOST": "192.0.2.1", "WORKER_METRICS_PORT": "9100"}
+
+    result = _imagequeue("worker", env=env)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        "worker metrics cannot listen on 192.0.2.1:9100 (Cannot assign requested address): "
+        "check WORKER_METRICS_HOST and WORKER_METRICS_PORT, or set WORKER_METRICS_PORT to 0 "
+        "for none"
+    ]
+
+
+def test_up_stops_with_one_line_when_the_worker_metrics_port_is_taken(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    with own_database_and_vhost() as (database_url, amqp_url), _held_port() as held:
+        port = held.getsockname()[1]
+        env = {
+            **service_env,
+            "DATABASE_URL": database_url,
+            "AMQP_URL": amqp_url,
+            "STORAGE_DIR": str(tmp_path),
+            "PORT": str(free_port()),
+            "WORKER_METRICS_PORT": str(port),
+        }
+        result = _imagequeue("up", env=env)
+
+    # make reports this status ("Error 1"); the server, stopped with it, gets no say in it
+    assert result.returncode == 1, result.stdout + result.stderr
+    lines = result.stderr.splitlines()
+    assert _PORT_IN_USE.format(port=port) in lines
+    assert lines[-1] == "the worker exited (status 1), so the server was stopped too"
+    assert "Traceback" not in result.stderr
 
 
 # Configuration ----------------------------------------------------------------------------

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import logging
+import re
+import subprocess
 import sys
 
 import pytest
 
 from infra.logs import ConsoleFormatter, JsonFormatter, configure_logging
+from tests.processes import REPO_ROOT
 
 
 def _record(
@@ -23,12 +26,41 @@ def _record(
 def test_json_line_carries_extra_fields_and_greps_by_image_id() -> None:
     line = JsonFormatter().format(_record("worker.consumer", "job %s", ("completed",), image_id=42))
     assert "\n" not in line
-    assert '"image_id": 42' in line  # the grep the README documents
+    assert '"image_id": 42' in line
     parsed = json.loads(line)
     assert parsed["msg"] == "job completed"
     assert parsed["level"] == "info"
     assert parsed["logger"] == "worker.consumer"
     assert parsed["image_id"] == 42
+
+
+def _documented_log_greps() -> list[list[str]]:
+    """Every ``grep`` for an image's log lines in the README and docs/operations.md, as a
+    command for image 42."""
+    recipe = re.compile(r"grep (-E )?'([^']*\"image_id\"[^']*)'")
+    return [
+        ["grep", *(["-E"] if match[1] else []), match[2].replace("<id>", "42")]
+        for doc in ("README.md", "docs/operations.md")
+        for match in recipe.finditer((REPO_ROOT / doc).read_text(encoding="utf-8"))
+    ]
+
+
+def test_the_documented_log_grep_finds_every_line_of_the_image_and_no_other() -> None:
+    formatter = JsonFormatter()
+    about_42 = [
+        formatter.format(_record("worker.consumer", "job completed", image_id=42, outcome="ok")),
+        # Last field: the server's "image deleted", the sweeper's "requeued a stuck image"
+        formatter.format(_record("server.service", "image deleted", image_id=42)),
+    ]
+    about_420 = formatter.format(_record("server.service", "image deleted", image_id=420))
+    commands = _documented_log_greps()
+
+    assert len(commands) >= 3, commands
+    for command in commands:
+        found = subprocess.run(
+            command, input="\n".join([*about_42, about_420]) + "\n", capture_output=True, text=True
+        )
+        assert found.stdout.splitlines() == about_42, command
 
 
 def test_json_keeps_a_multiline_traceback_on_one_line() -> None:

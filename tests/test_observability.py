@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +12,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.client import Api
+from tests.client import PREFLIGHT, Api
+from tests.conftest import TEST_MAX_UPLOAD_BYTES
 from tests.images import photo
 from tests.processes import Launcher, Process, own_server
 from tests.scraping import Samples, scrape, value, wait_for
@@ -103,6 +106,62 @@ def test_counters_move_when_an_image_is_processed(own: OwnStack) -> None:
     assert value(server_after, "imagequeue_subscriptions_active") == 0
 
 
+def _declare_oversized(base_url: str, path: str, content_type: str, length: int) -> str:
+    """Send only the headers of a request whose Content-Length is ``length``; the answer."""
+    host, port = base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(
+            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n".encode()
+            + b"".join(f"{name}: {value}\r\n".encode() for name, value in PREFLIGHT.items())
+            + f"Content-Length: {length}\r\n\r\n".encode()
+        )
+        return b"".join(iter(lambda: client.recv(65536), b"")).decode()
+
+
+def test_uploads_refused_by_the_body_cap_count_as_too_large(own: OwnStack) -> None:
+    rest_cap_bytes = TEST_MAX_UPLOAD_BYTES + 64 * 1024
+    graphql_cap_bytes = 20 * rest_cap_bytes  # MAX_FILES_PER_REQUEST files
+    multipart = "multipart/form-data; boundary=b"
+    # Given the server's upload counters
+    before = scrape(own.api.base_url)
+
+    # When one file just over MAX_UPLOAD_BYTES is sent (its body under the REST cap)
+    over_the_file_limit = own.api.http.post(
+        "/api/upload", files={"image": ("big.jpg", b"x" * (TEST_MAX_UPLOAD_BYTES + 1))}
+    )
+    # and three uploads are refused whole for their body's size: REST and GraphQL from the
+    # declared length, REST once more than its cap has streamed in
+    declared_rest = _declare_oversized(
+        own.api.base_url, "/api/upload", multipart, rest_cap_bytes + 1
+    )
+    declared_graphql = _declare_oversized(
+        own.api.base_url, "/graphql", multipart, graphql_cap_bytes + 1
+    )
+    streamed_rest = own.api.http.post(
+        "/api/upload",
+        headers={"content-type": multipart},
+        content=iter(
+            [b'--b\r\nContent-Disposition: form-data; name="image"; filename="big.jpg"\r\n\r\n']
+            + [b"x" * 1024 * 1024] * (rest_cap_bytes // (1024 * 1024) + 2)
+        ),
+    )
+    # and a GraphQL query too large for the cap, which carries no file
+    not_an_upload = _declare_oversized(
+        own.api.base_url, "/graphql", "application/json", graphql_cap_bytes + 1
+    )
+
+    # Then all five are 413s, and the four uploads count as too_large, once each
+    assert over_the_file_limit.status_code == 413, over_the_file_limit.text
+    assert streamed_rest.status_code == 413, streamed_rest.text
+    for answer in (declared_rest, declared_graphql, not_an_upload):
+        assert answer.startswith("HTTP/1.1 413"), answer
+    after = scrape(own.api.base_url)
+    too_large = value(after, "imagequeue_uploads_total", outcome="too_large") - value(
+        before, "imagequeue_uploads_total", outcome="too_large"
+    )
+    assert too_large == 4
+
+
 def test_a_failed_job_is_counted_by_reason(own: OwnStack) -> None:
     before = scrape(own.worker_url)
     whole = photo(1200, 900)
@@ -132,9 +191,9 @@ def test_upload_and_processing_log_lines_share_the_image_id(own: OwnStack) -> No
     assert done["outcome"] == "completed"
     assert done["logger"] == "worker.consumer"
     # The grep the README promises finds both.
-    needle = f'"image_id": {image_id},'
-    assert needle in own.server.log()
-    assert needle in own.worker.log()
+    needle = re.compile(f'"image_id": {image_id}[,}}]')
+    assert needle.search(own.server.log())
+    assert needle.search(own.worker.log())
 
 
 def test_access_log_lines_are_json(own: OwnStack) -> None:

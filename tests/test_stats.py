@@ -11,6 +11,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from cli.stats import format_stats
 from infra.db.images import ImageStatus
 from infra.db.stats import count_by_status, processing_times, throughput_per_minute
 from tests.client import Api
@@ -146,6 +147,32 @@ def test_stats_query_reports_a_live_stack(service_env: dict[str, str], tmp_path:
 def test_stats_query_refuses_a_silly_window(api: Api) -> None:
     body = api.graphql("{ stats(throughputMinutes: 0) { counts { total } } }")
     assert body["errors"][0]["message"] == "throughputMinutes must be between 1 and 60"
+
+
+def test_stats_text_puts_every_timing_under_its_header() -> None:
+    stats = {
+        "images": {"pending": 3, "processing": 2, "completed": 118, "failed": 1},
+        "processing_times": {
+            "completed": 118,
+            "processing_p50_s": 0.041,
+            "processing_p95_s": 0.13,
+            "end_to_end_p50_s": 0.093,
+            "end_to_end_p95_s": 1.87,
+        },
+        "queue": {"name": "image_processing", "messages": 0, "consumers": 3},
+    }
+
+    lines = format_stats(stats).splitlines()
+
+    header = next(line for line in lines if line.rstrip().endswith("p95"))
+    worker = next(line for line in lines if line.lstrip().startswith("worker"))
+    end_to_end = next(line for line in lines if line.lstrip().startswith("end to end"))
+    p50_ends_at = header.index("p50") + len("p50")
+    # Each number ends where its header does, and the labels leave a space before them.
+    assert worker[:p50_ends_at].endswith("0.041 s"), f"{header}\n{worker}"
+    assert end_to_end[:p50_ends_at].endswith(" 0.093 s"), f"{header}\n{end_to_end}"
+    assert len(worker) == len(end_to_end) == len(header)
+    assert worker.endswith("0.130 s") and end_to_end.endswith("1.870 s")
 
 
 def test_stats_command_reports_a_live_stack(api: Api, service_env: dict[str, str]) -> None:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 import asyncpg
@@ -28,6 +30,11 @@ ReadinessCheck = Callable[[], Awaitable[tuple[int, dict[str, str]]]]
 _REQUEST_TIMEOUT_S = 5.0
 _MAX_HEADER_BYTES = 16 * 1024
 _REASONS = {200: "OK", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+
+
+class MetricsListenerUnavailable(Exception):
+    """The listener cannot bind; the message names the setting to change, since the usual
+    cause is a second worker (or node_exporter, also on 9100) on the same host."""
 
 
 class MetricsServer:
@@ -121,8 +128,26 @@ async def start_metrics_server(
             checks["processes"] = processes_state
         return report(checks)
 
-    server = MetricsServer(
-        host=settings.worker_metrics_host, port=settings.worker_metrics_port, readiness=readiness
-    )
-    await server.start()
+    host, port = settings.worker_metrics_host, settings.worker_metrics_port
+    server = MetricsServer(host=host, port=port, readiness=readiness)
+    try:
+        await server.start()
+    except OSError as exc:
+        raise MetricsListenerUnavailable(_why_unavailable(host, port, exc)) from exc
     return server
+
+
+def _why_unavailable(host: str, port: int, exc: OSError) -> str:
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"worker metrics port {port} is in use: "
+            "set WORKER_METRICS_PORT to a free port, or 0 for none"
+        )
+    # A host that is not this machine's, or a port below 1024 without the right to bind it.
+    # asyncio's own wording repeats the address; the errno's text is the news.
+    reason = os.strerror(exc.errno) if exc.errno and exc.errno > 0 else exc.strerror or str(exc)
+    return (
+        f"worker metrics cannot listen on {host}:{port} ({reason}): "
+        "check WORKER_METRICS_HOST and WORKER_METRICS_PORT, or set WORKER_METRICS_PORT to 0 "
+        "for none"
+    )

@@ -41,6 +41,20 @@ def load_migrations() -> list[Migration]:
     return found
 
 
+class DatabaseNotCreated(Exception):
+    """The database is missing and could not be created; the message names it and gives
+    PostgreSQL's reason (never the DSN, which may hold a password)."""
+
+
+# What PostgreSQL answers a user that may not create the database: it cannot log in to the
+# maintenance database, may not connect to it, or lacks CREATEDB.
+_CANNOT_CREATE = (
+    asyncpg.InvalidAuthorizationSpecificationError,
+    asyncpg.InsufficientPrivilegeError,
+    asyncpg.InvalidCatalogNameError,
+)
+
+
 async def ensure_database(dsn: str) -> bool:
     """Create the database named in ``dsn`` when it is missing; True when it was created."""
     try:
@@ -50,9 +64,20 @@ async def ensure_database(dsn: str) -> bool:
     else:
         await connection.close()
         return False
+    name = dsn.rsplit("/", 1)[-1].split("?", 1)[0]
+    try:
+        return await _create_database(dsn, name)
+    except _CANNOT_CREATE as exc:
+        # Said here, where it is known: PostgreSQL's own message is about the "postgres"
+        # database or CREATEDB, not about the database the user asked for.
+        raise DatabaseNotCreated(
+            f'database "{name}" does not exist, and creating it failed: {exc}'
+        ) from exc
+
+
+async def _create_database(dsn: str, name: str) -> bool:
     admin = await asyncpg.connect(dsn, database="postgres")
     try:
-        name = dsn.rsplit("/", 1)[-1].split("?", 1)[0]
         quoted = '"' + name.replace('"', '""') + '"'
         try:
             await admin.execute(f"CREATE DATABASE {quoted}")
