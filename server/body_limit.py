@@ -7,9 +7,15 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.metrics import UPLOADS
+from server.upload_form import MAX_FIELDS_BYTES
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 """Multipart framing around each file: boundaries and part headers."""
+
+MAX_NON_MULTIPART_BODY_BYTES = MAX_FIELDS_BYTES
+"""Any body that is not a multipart form: a GraphQL request in JSON is what an upload
+form carries in its fields, and no other endpoint takes more. Parsed whole on the event
+loop, a body the size of a batch of files (500 MiB) took 3 GB and stalled every client."""
 
 
 def multipart_cap_bytes(*, max_files: int, max_file_bytes: int) -> int:
@@ -22,10 +28,12 @@ class _BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """A 413 once the body is over ``max_body_bytes``: at once when Content-Length says so.
+    """A 413 once the body is over its cap: at once when Content-Length says so.
 
-    Wraps the whole app with the largest cap any endpoint needs; an endpoint that takes
-    less (one file, for REST uploads) wraps its route in a tighter one as well.
+    The cap is ``max_body_bytes`` for a multipart form, the only way files are sent, and
+    the smaller of that and ``MAX_NON_MULTIPART_BODY_BYTES`` for any other body. Wraps the
+    whole app with the largest cap any endpoint needs; an endpoint that takes less (one
+    file, for REST uploads) wraps its route in a tighter one as well.
     """
 
     def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
@@ -36,9 +44,12 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        cap_bytes = self.max_body_bytes
+        if not _is_multipart(scope):
+            cap_bytes = min(cap_bytes, MAX_NON_MULTIPART_BODY_BYTES)
         declared = Headers(scope=scope).get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._reject(scope, receive, send)
+        if declared and declared.isdigit() and int(declared) > cap_bytes:
+            await self._reject(scope, receive, send, cap_bytes)
             return
 
         received = 0
@@ -49,7 +60,7 @@ class BodyLimitMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
+                if received > cap_bytes:
                     raise _BodyTooLarge
             return message
 
@@ -62,15 +73,15 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not response_started:
-                await self._reject(scope, receive, send)
+                await self._reject(scope, receive, send, cap_bytes)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _reject(self, scope: Scope, receive: Receive, send: Send, cap_bytes: int) -> None:
         if _is_multipart(scope):
             # Files travel only in multipart forms (POST /api/upload, GraphQL uploads), and
             # their sender gets the same 413 as for one file over MAX_UPLOAD_BYTES, which
             # the service counts: so count this refusal too, once, since no file was read.
             UPLOADS.labels("too_large").inc()
-        message = f"request body is larger than the limit of {self.max_body_bytes} bytes"
+        message = f"request body is larger than the limit of {cap_bytes} bytes"
         response = JSONResponse(
             {"error": message, "errors": [{"message": message}]},
             status_code=413,

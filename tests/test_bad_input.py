@@ -19,6 +19,7 @@ from PIL import Image
 
 from infra.broker.messages import ImageJob
 from infra.broker.topology import DEAD_LETTER_QUEUE, JOB_QUEUE
+from server.body_limit import MAX_NON_MULTIPART_BODY_BYTES
 from server.upload_form import WRITE_BATCH_BYTES
 from tests.broker import publish_raw, queue_depth
 from tests.client import PREFLIGHT, UPLOAD_MANY, Api
@@ -496,3 +497,42 @@ def test_a_body_over_the_request_cap_gets_413_declared_or_streamed(
     # And nothing was kept, and the server goes on serving
     assert api.stored_files() == before
     assert api.http.get("/healthz").status_code == 200
+
+
+def test_a_json_body_over_the_small_cap_gets_413_declared_or_streamed(api: Api) -> None:
+    # Only multipart forms carry files: any other body is capped far below a batch of them
+    cap_bytes = MAX_NON_MULTIPART_BODY_BYTES
+    refusal = f"larger than the limit of {cap_bytes} bytes"
+
+    # Declared: refused from the headers alone, before any of the body is sent (a server
+    # that waits for it instead fails this by the socket's timeout)
+    host, port = api.base_url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as client:
+        client.sendall(
+            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {cap_bytes + 1}\r\n\r\n".encode()
+        )
+        declared = b"".join(iter(lambda: client.recv(65536), b"")).decode()
+    assert declared.startswith("HTTP/1.1 413"), declared
+    assert refusal in declared
+
+    # Streamed without a length: refused once more than the cap has arrived
+    def chunked_body() -> Iterator[bytes]:
+        yield b'{"query": "{ __typename }", "variables": {"padding": "'
+        for _ in range(cap_bytes // (64 * 1024) + 2):
+            yield b"x" * 64 * 1024
+        yield b'"}}'
+
+    streamed = api.http.post(
+        "/graphql", headers={"content-type": "application/json"}, content=chunked_body()
+    )
+    assert streamed.status_code == 413, streamed.text
+    assert streamed.json() == {
+        "error": f"request body is {refusal}",
+        "errors": [{"message": f"request body is {refusal}"}],
+    }
+
+    # A JSON body just under the cap is still answered
+    padded = " " * (cap_bytes - 100) + json.dumps({"query": "{ __typename }"})
+    answer = api.http.post("/graphql", content=padded, headers={"content-type": "application/json"})
+    assert answer.json() == {"data": {"__typename": "Query"}}

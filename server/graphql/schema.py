@@ -15,11 +15,11 @@ from strawberry.extensions import (
     MaxTokensLimiter,
     ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.types import ExecutionContext
 
 from server.graphql.errors import should_mask_error
+from server.graphql.fragment_expansion import CheckedValidationCache, FragmentExpansionLimiter
 from server.graphql.mutations import Mutation
 from server.graphql.operation_name import RequireOperationName
 from server.graphql.queries import Query
@@ -73,11 +73,14 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> Schema:
         subscription=Subscription,
         # Factories, not instances: an extension keeps per-operation state.
         extensions=[
+            # First of the validation hooks: the depth and alias limiters' work doubles
+            # with each fragment that spreads the next one twice (fragment_expansion.py).
+            FragmentExpansionLimiter,
             # Clients send the same few documents over and over (every upload is the same
             # mutation): parsing and validating each again was ~12 % of an upload's CPU.
             # Bounded LRU caches, so arbitrary query texts cannot grow them.
             ParserCache,
-            ValidationCache,
+            CheckedValidationCache,
             partial(AddValidationRules, limit_rules),
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             RequireOperationName,
