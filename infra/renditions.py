@@ -117,6 +117,29 @@ def check_renditions(specs: Sequence[RenditionSpec]) -> tuple[RenditionSpec, ...
     return tuple(specs)
 
 
+MAX_REQUESTED_OUTPUT_PX = 2 * MAX_DIMENSION_PX * MAX_DIMENSION_PX
+"""What one upload's own renditions may cost together, in output pixels (each rendition's
+box, AVIF counted twice): two of the largest WebP, one of the largest AVIF, or eight of
+1448 px. Encoding time grows with output pixels whatever the input: without a bound, a
+2 KB upload asking for eight 4096 px AVIFs of a flat 7000 x 7000 image held a pool process
+for half a minute, and its retries the queue for minutes."""
+_ENCODE_COST = {OutputFormat.AVIF: 2}
+"""Relative to WebP and JPEG: AVIF takes about twice as long to encode (docs/benchmarks.md)."""
+
+
+def check_requested_cost(specs: Sequence[RenditionSpec]) -> None:
+    """Refuse an upload's own renditions that would cost more than ``MAX_REQUESTED_OUTPUT_PX``.
+
+    Only for clients' requests: the operator's ``RENDITIONS`` are the operator's to size.
+    """
+    cost_px = sum(spec.width * spec.height * _ENCODE_COST.get(spec.format, 1) for spec in specs)
+    if cost_px > MAX_REQUESTED_OUTPUT_PX:
+        raise InvalidRenditions(
+            f"the renditions together are too large to make: {cost_px:,} output pixels "
+            f"(AVIF counts twice), at most {MAX_REQUESTED_OUTPUT_PX:,}"
+        )
+
+
 def parse_renditions(raw: Iterable[dict[str, Any]]) -> tuple[RenditionSpec, ...]:
     """Validate plain dicts (GraphQL input, a stored row) into specs, or raise one clear error."""
     try:

@@ -117,6 +117,10 @@ def test_bad_options_are_a_clear_error_and_store_nothing(api: Api) -> None:
         ([{"name": "a", "width": 10}, {"name": "a", "width": 20}], "names must be unique: a"),
         ([{"name": "a", "width": 10, "quality": 101}], "quality: Input should be less than"),
         ([{"name": "a", "width": 10, "quality": 0}], "quality of 'a' must be at least 1"),
+        (
+            [{"name": "a", "width": 4096, "format": "AVIF"}, {"name": "b", "width": 64}],
+            "the renditions together are too large to make",
+        ),
     ]
     for renditions, message in cases:
         body = _upload(api, "x.jpg", photo(200, 100), {"renditions": renditions})

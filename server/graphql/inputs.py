@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import strawberry
 
-from infra.renditions import Fit, InvalidRenditions, OutputFormat, RenditionSpec, parse_renditions
+from infra.renditions import (
+    Fit,
+    InvalidRenditions,
+    OutputFormat,
+    RenditionSpec,
+    check_requested_cost,
+    parse_renditions,
+)
 from server.graphql.errors import UserFacingError
 from server.graphql.types import ImageFormat, RenditionFit
 
@@ -57,6 +64,8 @@ def requested_renditions(options: UploadOptions | None) -> tuple[RenditionSpec, 
             }
         )
     try:
-        return parse_renditions(raw)
+        specs = parse_renditions(raw)
+        check_requested_cost(specs)
+        return specs
     except InvalidRenditions as exc:
         raise UserFacingError(f"invalid upload options: {exc}") from exc
