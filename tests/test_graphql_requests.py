@@ -13,6 +13,7 @@ from server.graphql.view import SUBSCRIPTIONS_NEED_A_WEBSOCKET
 from tests.client import PREFLIGHT, Api
 from tests.images import photo
 from tests.processes import Launcher
+from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription
 
 WATCH_ALL = "subscription { imageUpdates { id status } }"
 
@@ -110,3 +111,20 @@ def test_a_document_of_several_operations_runs_none_without_an_operation_name(
     named = api.http.post("/graphql", json={"query": document, "operationName": "Remove"})
     assert named.json() == {"data": {"deleteImage": True}}
     assert api.image(image_id) is None
+
+
+def test_a_subscription_document_of_several_operations_needs_an_operation_name(
+    stack: Launcher,
+) -> None:
+    # Over WebSocket as over HTTP, a client must say which subscription it means
+    _, base_url = stack.start_server()
+    document = "subscription A { imageUpdates { id } } subscription B { imageUpdates { status } }"
+    for protocol in (TRANSPORT_WS, LEGACY_WS):
+        subscription = Subscription(base_url, protocol, query=document, variables={})
+        try:
+            message = subscription.next_message(timeout_s=20)
+        finally:
+            subscription.close()
+        # Refused before anything runs: the first answer is the error, with no data
+        assert OPERATION_NAME_REQUIRED in json.dumps(message["payload"]), (protocol, message)
+        assert message["payload"].get("data") is None
