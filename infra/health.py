@@ -6,11 +6,14 @@ Each check returns ``"ok"`` or ``"down: <why>"``; a report is healthy when every
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractConnection
 
 from infra.storage import Storage
+
+log = logging.getLogger(__name__)
 
 CHECK_TIMEOUT_S = 2.0
 """Shorter than any orchestrator's probe timeout, so a hung dependency reads as down."""
@@ -38,6 +41,8 @@ async def check_storage(storage: Storage) -> str:
     try:
         await asyncio.wait_for(asyncio.to_thread(storage.check_writable), CHECK_TIMEOUT_S)
     except Exception as exc:
+        # The answer names the failure without the absolute path; the log keeps the path.
+        log.warning("storage check failed", exc_info=exc)
         return f"down: {type(exc).__name__}: {exc}"
     return OK
 

@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     max_subscription_ids: int = Field(default=100, gt=0)
     ws_keepalive_interval_s: float = Field(default=15.0, gt=0)
     allowed_origins: list[str] = []
-    """Origins whose pages may open a GraphQL WebSocket (JSON list); ``["*"]`` allows any."""
+    """Origins whose pages may open a GraphQL WebSocket or change state through REST (JSON
+    list); ``["*"]`` allows any. The rule is in server/origins.py."""
 
     graphql_max_depth: int = Field(default=10, gt=0)
     graphql_max_tokens: int = Field(default=2000, gt=0)

@@ -251,6 +251,24 @@ def test_an_undecodable_job_is_dead_lettered_and_the_queue_keeps_moving(
     assert queue_depth(amqp_url, DEAD_LETTER_QUEUE) == before + 3
 
 
+def test_jobs_that_break_the_json_parser_or_the_id_column_are_dead_lettered(
+    api: Api, amqp_url: str
+) -> None:
+    # Given three poison jobs, as many as the worker's prefetch: requeued, they would hold
+    # every delivery slot for ever
+    before = queue_depth(amqp_url, DEAD_LETTER_QUEUE)
+    paths = b'"originalPath": "originals/x.jpg", "thumbnailPath": "thumbnails/x_thumb.jpg"'
+    for body in (
+        b'{"imageId": ' + b"7" * 5000 + b", " + paths + b"}",
+        b'{"imageId": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b", " + paths + b"}",
+        b'{"imageId": 4294967296, ' + paths + b"}",
+    ):
+        publish_raw(amqp_url, body, JOB_QUEUE)
+    # Then they are parked for a person and the next upload is processed
+    assert api.wait_final(api.upload("after-poison.jpg", photo())["id"])["status"] == "COMPLETED"
+    assert queue_depth(amqp_url, DEAD_LETTER_QUEUE) == before + 3
+
+
 def test_unknown_ids_and_bad_cursors_get_clear_answers(api: Api) -> None:
     assert api.image("not-a-number") is None
     assert api.image("99999999999999999999") is None

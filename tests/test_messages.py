@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from infra.broker.messages import DecodeError, ImageJob
+from infra.broker.messages import MAX_IMAGE_ID, DecodeError, ImageEvent, ImageJob
 
 
 def test_encode_uses_the_original_keys_plus_a_version() -> None:
@@ -38,6 +38,12 @@ def test_a_message_from_the_original_producer_decodes() -> None:
         b'{"imageId": 1, "originalPath": "", "thumbnailPath": "b"}',
         b'{"imageId": 1, "originalPath": "a"}',
         b'{"version": 99, "imageId": 1, "originalPath": "a", "thumbnailPath": "b"}',
+        # Over images.id's range: asyncpg would refuse it in the consumer, over and over
+        b'{"imageId": 2147483648, "originalPath": "a", "thumbnailPath": "b"}',
+        # int() refuses more than 4,300 digits with a plain ValueError
+        b'{"imageId": ' + b"9" * 5000 + b', "originalPath": "a", "thumbnailPath": "b"}',
+        # json.loads recurses once per level
+        b'{"imageId": 1, "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
     ],
 )
 def test_anything_else_is_one_decode_error(body: bytes) -> None:
@@ -45,9 +51,12 @@ def test_anything_else_is_one_decode_error(body: bytes) -> None:
         ImageJob.decode(body)
 
 
-def test_events_round_trip_and_refuse_what_they_do_not_know() -> None:
-    from infra.broker.messages import ImageEvent
+def test_the_largest_image_id_the_table_holds_decodes() -> None:
+    body = b'{"imageId": 2147483647, "originalPath": "a", "thumbnailPath": "b"}'
+    assert ImageJob.decode(body).image_id == MAX_IMAGE_ID == 2**31 - 1
 
+
+def test_events_round_trip_and_refuse_what_they_do_not_know() -> None:
     event = ImageEvent(5, "processing", 0.5, "decoded")
     decoded = ImageEvent.decode(event.encode())
     assert (decoded.image_id, decoded.status, decoded.progress, decoded.stage) == (
@@ -61,6 +70,11 @@ def test_events_round_trip_and_refuse_what_they_do_not_know() -> None:
         b'{"version": 2}',
         event.encode().replace(b'"processing"', b'"exploded"'),
         event.encode().replace(b"0.5", b"1.5"),
+        event.encode().replace(b"0.5", b"true"),
+        event.encode().replace(b'"processing"', b"[]"),
+        event.encode().replace(b'"imageId": 5', b'"imageId": 2147483648'),
+        event.encode().replace(b'"imageId": 5', b'"imageId": ' + b"9" * 5000),
+        event.encode().replace(b'"stage": "decoded"', b'"stage": ' + b"[" * 100_000),
     ):
         with pytest.raises(DecodeError):
             ImageEvent.decode(bad)

@@ -106,6 +106,35 @@ def test_counters_move_when_an_image_is_processed(own: OwnStack) -> None:
     assert value(server_after, "imagequeue_subscriptions_active") == 0
 
 
+def test_renditions_an_upload_names_share_one_metric_label(own: OwnStack) -> None:
+    # Given an upload asking for renditions under names of the client's choosing
+    names = ["zq-one-off-1", "zq-one-off-2"]
+    options = {"renditions": [{"name": name, "width": 40} for name in names]}
+    before = scrape(own.worker_url)
+    response = own.api.upload_multipart(
+        [("named.jpg", photo(200, 150))],
+        query="mutation($f: Upload!, $o: UploadOptions) "
+        "{ uploadImage(file: $f, options: $o) { id } }",
+        variables={"o": options},
+    )
+    image_id = response.json()["data"]["uploadImage"]["id"]
+    assert own.api.wait_final(image_id)["status"] == "COMPLETED"
+    name = "imagequeue_processing_duration_seconds_count"
+    wait_for(
+        lambda: (
+            value(scrape(own.worker_url), name, rendition="custom")
+            == value(before, name, rendition="custom") + 2
+        ),
+        "the custom renditions' durations",
+    )
+
+    # Then their durations are counted under "custom" and no series carries their names
+    after = scrape(own.worker_url)
+    assert value(after, name, rendition="thumb") == value(before, name, rendition="thumb") + 1
+    labels = {dict(series).get("rendition") for _, series in after}
+    assert labels.isdisjoint(names)
+
+
 def _declare_oversized(base_url: str, path: str, content_type: str, length: int) -> str:
     """Send only the headers of a request whose Content-Length is ``length``; the answer."""
     host, port = base_url.removeprefix("http://").split(":")

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.storage import InvalidKey, UploadTooLarge
+from infra.health import check_storage
+from infra.storage import InvalidKey, StorageError, UploadTooLarge
 from infra.storage.local import LocalStorage
 
 
@@ -134,3 +135,28 @@ def test_a_rendition_cut_off_by_a_killed_worker_is_swept(tmp_path: Path) -> None
     os.utime(left_over, (an_hour_ago_s, an_hour_ago_s))
     assert storage.remove_abandoned_staging_files(idle_for_s=3600) == 1
     assert _files(tmp_path) == []
+
+
+def test_storage_errors_name_the_key_and_the_reason_but_not_the_absolute_path(
+    tmp_path: Path,
+) -> None:
+    # Given a file where the thumbnails folder should be (clients read these messages)
+    storage = LocalStorage(tmp_path)
+    (tmp_path / "thumbnails").write_bytes(b"in the way")
+    with pytest.raises(StorageError) as raised, storage.atomic_writer("thumbnails/t.jpg") as out:
+        out.write(b"x")
+    message = str(raised.value)
+    assert message == "cannot write thumbnails/t.jpg: File exists (EEXIST)"
+    # The chained OSError still has the path, for the logs
+    assert str(tmp_path) in str(raised.value.__cause__)
+
+
+async def test_the_storage_check_answers_without_the_path_and_logs_it(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / ".healthcheck").write_bytes(b"in the way")
+    state = await check_storage(LocalStorage(tmp_path))
+    assert state.startswith("down: StorageError: cannot write .healthcheck/")
+    assert state.endswith(": File exists (EEXIST)")
+    assert str(tmp_path) not in state
+    assert str(tmp_path) in caplog.text

@@ -58,12 +58,25 @@ class JobOutcome:
     """Why a job failed, from a small fixed set (a metric label); empty unless failed."""
 
 
+CUSTOM_RENDITION_LABEL = "custom"
+
+
 @dataclass(frozen=True, slots=True)
 class RenditionPolicy:
     thumb: RenditionSpec
     """Always made, at the job's ``thumbnailPath``."""
     presets: tuple[RenditionSpec, ...]
     """Made when the upload did not ask for its own set."""
+
+    def metric_label(self, name: str) -> str:
+        """The ``rendition`` label of a render's duration: its name if an operator chose it.
+
+        Names an upload chooses are the client's: as label values, each new one would be
+        a new histogram series in the worker's memory and in Prometheus.
+        """
+        if name == self.thumb.name or any(name == preset.name for preset in self.presets):
+            return name
+        return CUSTOM_RENDITION_LABEL
 
 
 class _Slot:
@@ -299,7 +312,8 @@ class JobConsumer:
             slot.release()
 
         for rendition in result.renditions:
-            PROCESSING_SECONDS.labels(rendition=rendition.name).observe(rendition.elapsed_s)
+            label = self._renditions.metric_label(rendition.name)
+            PROCESSING_SECONDS.labels(rendition=label).observe(rendition.elapsed_s)
 
         thumb = next(r for r in result.renditions if r.name == THUMB)
         completed = await images.mark_completed(
@@ -337,6 +351,11 @@ class JobConsumer:
     ) -> JobOutcome:
         error = f"{type(exc).__name__}: {exc}"
         if self._retry_policy.exhausted(attempts):
+            log.warning(
+                "job failed its last attempt",
+                exc_info=exc,
+                extra={"image_id": job.image_id, "attempt": attempts},
+            )
             return await self._give_up(
                 message, job, f"gave up after {attempts} attempts: {error}", attempts
             )
@@ -344,6 +363,8 @@ class JobConsumer:
         JOBS_RETRIED.labels(transient_reason(exc)).inc()
         log.warning(
             "job will be retried",
+            # The row's error is for clients; the traceback (file paths included) is for us.
+            exc_info=exc,
             extra={"image_id": job.image_id, "attempt": attempts, "delay_s": round(delay_s, 2)},
         )
         # Recording a retry or a give-up in the row is best effort while the database is

@@ -12,14 +12,33 @@ class DecodeError(ValueError):
     """A message body that is not a valid instance of its contract."""
 
 
+MAX_IMAGE_ID = 2**31 - 1
+"""``images.id`` is a PostgreSQL ``integer``: a larger id fails in asyncpg, not here."""
+
+
 def _json_object(body: bytes, kind: str) -> dict[str, Any]:
     try:
         data: Any = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    # ValueError covers more than malformed JSON: an integer of over 4,300 digits is refused
+    # by int() itself. RecursionError is deeply nested arrays or objects. Either would escape
+    # as a bug and the consumer would requeue the body forever.
+    except (ValueError, RecursionError) as exc:
         raise DecodeError(f"{kind} body is not JSON: {exc}") from exc
     if not isinstance(data, dict):
         raise DecodeError(f"{kind} body is not a JSON object")
     return data
+
+
+def _image_id(data: dict[str, Any]) -> int:
+    image_id = data.get("imageId")
+    # bool is an int subclass; a job for image `true` is not a job.
+    if (
+        not isinstance(image_id, int)
+        or isinstance(image_id, bool)
+        or not 1 <= image_id <= MAX_IMAGE_ID
+    ):
+        raise DecodeError(f"imageId must be an integer from 1 to {MAX_IMAGE_ID}")
+    return image_id
 
 
 JOB_VERSION = 1
@@ -55,12 +74,9 @@ class ImageJob:
         version = data.get("version", JOB_VERSION)
         if version != JOB_VERSION:
             raise DecodeError(f"unsupported job version {version!r}")
-        image_id = data.get("imageId")
+        image_id = _image_id(data)
         original_path = data.get("originalPath")
         thumbnail_path = data.get("thumbnailPath")
-        # bool is an int subclass; a job for image `true` is not a job.
-        if not isinstance(image_id, int) or isinstance(image_id, bool) or image_id <= 0:
-            raise DecodeError("imageId must be a positive integer")
         if not isinstance(original_path, str) or not original_path:
             raise DecodeError("originalPath must be a non-empty string")
         if not isinstance(thumbnail_path, str) or not thumbnail_path:
@@ -118,12 +134,14 @@ class ImageEvent:
         data = _json_object(body, "event")
         if data.get("version") != EVENT_VERSION:
             raise DecodeError(f"unsupported event version {data.get('version')!r}")
-        image_id, status, progress = data.get("imageId"), data.get("status"), data.get("progress")
-        if not isinstance(image_id, int) or isinstance(image_id, bool) or image_id <= 0:
-            raise DecodeError("imageId must be a positive integer")
-        if status not in _EVENT_STATUSES:
+        image_id, status, progress = _image_id(data), data.get("status"), data.get("progress")
+        if not isinstance(status, str) or status not in _EVENT_STATUSES:
             raise DecodeError(f"unknown status {status!r}")
-        if not isinstance(progress, int | float) or not 0 <= progress <= 1:
+        if (
+            not isinstance(progress, int | float)
+            or isinstance(progress, bool)
+            or not 0 <= progress <= 1
+        ):
             raise DecodeError("progress must be a number from 0 to 1")
         stage, error = data.get("stage"), data.get("error")
         if stage is not None and not isinstance(stage, str):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import secrets
@@ -21,6 +22,18 @@ _STAGING_DIR = ".staging"
 renditions, copies. Under the root, so on the same file system (finishing is a rename),
 and in one folder, so finding what a killed process left does not mean walking every
 image's folder or the flat thumbnail folder."""
+
+
+def _reason(exc: OSError) -> str:
+    """Why an OS call failed, without the absolute path ``str(exc)`` would carry.
+
+    StorageError messages reach clients (an image's ``error``, ``/readyz``); the storage key
+    already says which file. The chained OSError keeps the path for the logs.
+    """
+    if exc.errno is None:
+        return exc.strerror or type(exc).__name__
+    code = errno.errorcode.get(exc.errno, str(exc.errno))
+    return f"{exc.strerror or os.strerror(exc.errno)} ({code})"
 
 
 class _StagingFile(StagedFile):
@@ -67,7 +80,7 @@ class LocalStorage(Storage):
             temp.parent.mkdir(parents=True, exist_ok=True)
             handle = temp.open("xb")
         except OSError as exc:
-            raise StorageError(f"cannot write {key}: {exc}") from exc
+            raise StorageError(f"cannot write {key}: {_reason(exc)}") from exc
         try:
             with handle:
                 yield handle
@@ -88,7 +101,7 @@ class LocalStorage(Storage):
                         raise UploadTooLarge(max_bytes)
                     target.write(chunk)
         except OSError as exc:
-            raise StorageError(f"cannot store {key}: {exc}") from exc
+            raise StorageError(f"cannot store {key}: {_reason(exc)}") from exc
         return written
 
     def staging_file(self) -> StagedFile:
@@ -98,7 +111,7 @@ class LocalStorage(Storage):
             temp.parent.mkdir(parents=True, exist_ok=True)
             return _StagingFile(io.FileIO(temp, "x+"), temp)
         except OSError as exc:
-            raise StorageError(f"cannot stage an upload: {exc}") from exc
+            raise StorageError(f"cannot stage an upload: {_reason(exc)}") from exc
 
     def remove_abandoned_staging_files(self, idle_for_s: float) -> int:
         cutoff_s = time.time() - idle_for_s
@@ -108,7 +121,7 @@ class LocalStorage(Storage):
         except FileNotFoundError:
             return 0
         except OSError as exc:
-            raise StorageError(f"cannot list the staging folder: {exc}") from exc
+            raise StorageError(f"cannot list the staging folder: {_reason(exc)}") from exc
         for entry in entries:
             # Every write of a live upload or rendition moves its mtime on, so only the
             # dead stay old.
@@ -131,7 +144,7 @@ class LocalStorage(Storage):
             path.parent.mkdir(parents=True, exist_ok=True)
             staged.temp_path.replace(path)
         except OSError as exc:
-            raise StorageError(f"cannot store {key}: {exc}") from exc
+            raise StorageError(f"cannot store {key}: {_reason(exc)}") from exc
         staged.adopted = True
         return size
 
@@ -139,19 +152,19 @@ class LocalStorage(Storage):
         try:
             return self._path(key).open("rb")
         except OSError as exc:
-            raise StorageError(f"cannot read {key}: {exc}") from exc
+            raise StorageError(f"cannot read {key}: {_reason(exc)}") from exc
 
     def size(self, key: str) -> int:
         try:
             return self._path(key).stat().st_size
         except OSError as exc:
-            raise StorageError(f"cannot stat {key}: {exc}") from exc
+            raise StorageError(f"cannot stat {key}: {_reason(exc)}") from exc
 
     def delete(self, key: str) -> None:
         try:
             self._path(key).unlink(missing_ok=True)
         except OSError as exc:
-            raise StorageError(f"cannot delete {key}: {exc}") from exc
+            raise StorageError(f"cannot delete {key}: {_reason(exc)}") from exc
 
     def local_path(self, key: str) -> Path:
         return self._path(key)

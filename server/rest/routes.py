@@ -16,6 +16,7 @@ from infra.renditions import OutputFormat
 from infra.storage import StorageError
 from server.body_limit import BodyLimitMiddleware
 from server.resources import resources_of
+from server.rest.cross_origin import CrossOriginRefusalMiddleware
 from server.service import STORAGE_UNAVAILABLE, ServiceUnavailable, UploadRejected
 from server.upload_form import InvalidForm, read_form
 
@@ -247,16 +248,25 @@ async def _image(request: Request) -> Response:
 def api_routes(*, max_upload_body_bytes: int) -> list[BaseRoute]:
     """``/api/...``, ending with a route that answers every other ``/api`` path in JSON.
 
+    Requests that change state are refused when a page on an untrusted origin sent them
+    (server/rest/cross_origin.py).
+
     ``max_upload_body_bytes`` caps the upload's body: the app's own cap is sized for a
     GraphQL batch of files, and this endpoint takes one.
     """
+    # Outermost, so a refused upload's body is never read.
+    same_origin = Middleware(CrossOriginRefusalMiddleware)
     upload_cap = Middleware(BodyLimitMiddleware, max_body_bytes=max_upload_body_bytes)
     endpoints = [
-        Route("/api/upload", upload, methods=["POST"], middleware=[upload_cap]),
+        Route("/api/upload", upload, methods=["POST"], middleware=[same_origin, upload_cap]),
         Route("/api/images", list_images, methods=["GET"]),
-        Route("/api/images/{image_id}", _image, methods=["GET", "DELETE"]),
+        Route(
+            "/api/images/{image_id}", _image, methods=["GET", "DELETE"], middleware=[same_origin]
+        ),
         Route("/api/images/{image_id}/original", get_original, methods=["GET"]),
-        Route("/api/images/{image_id}/retry", retry_image, methods=["POST"]),
+        Route(
+            "/api/images/{image_id}/retry", retry_image, methods=["POST"], middleware=[same_origin]
+        ),
         Route("/api/images/{image_id}/renditions/{name}", get_rendition, methods=["GET"]),
         Route("/api/thumbnails/{image_id}", get_thumbnail, methods=["GET"]),
     ]
