@@ -48,6 +48,14 @@ def _imagequeue(
     return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
+def _one_line_error(result: subprocess.CompletedProcess[str], *, secret: str) -> str:
+    """The one line an admin command printed before exiting 1, which must not hold ``secret``."""
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert secret not in result.stdout + result.stderr
+    [line] = result.stderr.splitlines()
+    return line
+
+
 def _summary_row(stdout: str, filename: str) -> str:
     """The summary table's row of ``filename``."""
     return next(line for line in stdout.splitlines() if filename in line and "│" in line)
@@ -390,10 +398,8 @@ def test_dlq_says_in_one_line_which_service_is_unreachable(
 
     result = _imagequeue("dlq", action, env={**service_env, unreachable: closed})
 
-    assert result.returncode == 1, result.stdout + result.stderr
-    [line] = result.stderr.splitlines()
+    line = _one_line_error(result, secret="s3cret")
     assert line.startswith(message), line
-    assert "s3cret" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("command", ["stats", "migrate", "up"])
@@ -404,10 +410,8 @@ def test_admin_commands_say_in_one_line_that_the_database_is_unreachable(
 
     result = _imagequeue(command, env={**service_env, "DATABASE_URL": closed})
 
-    assert result.returncode == 1, result.stdout + result.stderr
-    [line] = result.stderr.splitlines()
+    line = _one_line_error(result, secret="s3cret")
     assert line.startswith("cannot reach the database: "), line
-    assert "s3cret" not in result.stdout + result.stderr
 
 
 def _as_role(database_url: str, role: str) -> str:
@@ -425,13 +429,11 @@ def test_a_role_that_does_not_exist_is_one_line_without_the_password(
 
     result = _imagequeue(command, env=env)
 
-    assert result.returncode == 1, result.stdout + result.stderr
-    [line] = result.stderr.splitlines()
+    line = _one_line_error(result, secret="s3cret")
     assert line == (
         f'cannot log in to the database: role "{role}" does not exist '
         "(set DATABASE_URL to a user that can log in)"
     )
-    assert "s3cret" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("command", ["migrate", "up"])
@@ -443,13 +445,11 @@ def test_a_missing_database_the_user_may_not_create_is_one_line(
         url = f"postgresql://{role}:s3cret@127.0.0.1:{PG_PORT}/{missing}"
         result = _imagequeue(command, env={**service_env, "DATABASE_URL": url})
 
-    assert result.returncode == 1, result.stdout + result.stderr
-    [line] = result.stderr.splitlines()
+    line = _one_line_error(result, secret="s3cret")
     assert line == (
         f'database "{missing}" does not exist, and creating it failed: permission denied to '
         "create database (create it, or set DATABASE_URL to a user that may create databases)"
     )
-    assert "s3cret" not in result.stdout + result.stderr
 
 
 @pytest.mark.parametrize("command", ["stats", "migrate", "up"])
@@ -463,11 +463,9 @@ def test_a_user_without_rights_on_the_tables_is_one_line(
         result = _imagequeue(command, env=env)
 
     # Then PostgreSQL's refusal (the schema for migrate, the table for stats) is one line
-    assert result.returncode == 1, result.stdout + result.stderr
-    [line] = result.stderr.splitlines()
+    line = _one_line_error(result, secret="s3cret")
     assert line.startswith("the database refused: permission denied for "), line
     assert line.endswith("(grant that right, or set DATABASE_URL to a user with it)")
-    assert "s3cret" not in result.stdout + result.stderr
 
 
 def test_dlq_replay_takes_only_numbers() -> None:

@@ -89,11 +89,7 @@ def _zombie(pid: int) -> bool:
 
 def test_a_pool_process_killed_mid_job_costs_that_job_one_attempt(own: OwnServer) -> None:
     # Given a worker whose only pool process is rendering an image (paused, so it stays busy)
-    worker = own.launcher.start_worker({"WORKER_CONCURRENCY": "1"})
-    [pool_process] = worker.pool_processes()
-    os.kill(pool_process, signal.SIGSTOP)
-    busy = own.api.upload("busy.jpg", photo(640, 480))["id"]
-    wait_for(lambda: _status(own, busy) == "PROCESSING", "the image processing")
+    worker, pool_process, busy = _rendering_worker(own)
 
     # When that process is killed mid-job
     os.kill(pool_process, signal.SIGKILL)
@@ -108,11 +104,7 @@ def test_a_pool_process_killed_mid_job_costs_that_job_one_attempt(own: OwnServer
 
 def test_ctrl_c_in_a_terminal_lets_the_worker_finish_its_job_and_stop(own: OwnServer) -> None:
     # Given a worker rendering an image (its only pool process paused, so it stays busy)
-    worker = own.launcher.start_worker({"WORKER_CONCURRENCY": "1"})
-    [pool_process] = worker.pool_processes()
-    os.kill(pool_process, signal.SIGSTOP)
-    busy = own.api.upload("busy.jpg", photo(640, 480))["id"]
-    wait_for(lambda: _status(own, busy) == "PROCESSING", "the image processing")
+    worker, pool_process, busy = _rendering_worker(own)
 
     # When Ctrl-C in its terminal sends SIGINT to the worker and its pool process alike
     for pid in (worker.popen.pid, pool_process):
@@ -243,6 +235,17 @@ def _status(own: OwnServer, image_id: str) -> str:
     image = own.api.image(image_id)
     assert image is not None, f"image {image_id} vanished"
     return str(image["status"])
+
+
+def _rendering_worker(own: OwnServer) -> tuple[Process, int, str]:
+    """A worker with one pool process, paused mid-render of an image, so it stays busy:
+    the worker, that pool process and the image's id."""
+    worker = own.launcher.start_worker({"WORKER_CONCURRENCY": "1"})
+    [pool_process] = worker.pool_processes()
+    os.kill(pool_process, signal.SIGSTOP)
+    busy = own.api.upload("busy.jpg", photo(640, 480))["id"]
+    wait_for(lambda: _status(own, busy) == "PROCESSING", "the image processing")
+    return worker, pool_process, busy
 
 
 def _json_lines(process: Process) -> list[dict[str, Any]]:
