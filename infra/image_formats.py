@@ -39,6 +39,18 @@ _EXTENSION_ALIASES = {"jpeg": "jpg", "jpe": "jpg", "tif": "tiff", "heif": "heic"
 
 DEFAULT_MAX_PIXELS = 50_000_000
 
+UNREADABLE_DATA: tuple[type[Exception], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    RuntimeError,
+)
+"""What Pillow raises for data it cannot read (truncated, corrupt, malformed), at the
+server's header check and the worker's decode alike. RuntimeError: its AVIF plugin passes
+libavif's failures on with it ("Failed to decode frame 0: …"). An OSError with an errno is
+the disk, not the data: callers that can retry check for that."""
+
 
 def stored_as(image_format: str) -> tuple[str, str] | None:
     """(content type, file extension) for an opened image's format; None if not accepted."""

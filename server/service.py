@@ -21,7 +21,13 @@ from infra.db import images, outbox
 from infra.db.availability import DATABASE_UNAVAILABLE
 from infra.db.images import ImageRecord, ImageStatus
 from infra.db.text import without_control_characters
-from infra.image_formats import ACCEPTED_FORMATS, TooManyPixels, open_header, stored_as
+from infra.image_formats import (
+    ACCEPTED_FORMATS,
+    UNREADABLE_DATA,
+    TooManyPixels,
+    open_header,
+    stored_as,
+)
 from infra.metrics import UPLOADS
 from infra.renditions import (
     RenditionSpec,
@@ -221,8 +227,7 @@ class ImageService:
             raise UploadRejected(
                 filename, f"not a supported image (accepted formats: {accepted})"
             ) from exc
-        except (OSError, SyntaxError, ValueError, EOFError, RuntimeError) as exc:
-            # RuntimeError: Pillow's AVIF plugin reports a broken container with it.
+        except UNREADABLE_DATA as exc:
             raise UploadRejected(filename, f"unreadable image header: {exc}") from exc
         file_type = stored_as(image_format)
         if file_type is None:

@@ -17,7 +17,13 @@ from typing import Any, BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
-from infra.image_formats import ACCEPTED_FORMATS, DEFAULT_MAX_PIXELS, TooManyPixels, open_header
+from infra.image_formats import (
+    ACCEPTED_FORMATS,
+    DEFAULT_MAX_PIXELS,
+    UNREADABLE_DATA,
+    TooManyPixels,
+    open_header,
+)
 from infra.renditions import OutputFormat, RenditionSpec, thumb_spec
 from infra.storage import InvalidKey, Storage, StorageError
 from worker.animation import keeps_animation, write_animated_webp
@@ -229,6 +235,10 @@ def _open_checked(source: BinaryIO, max_pixels: int) -> Image.Image:
             ) from exc
 
 
+# Beyond what the server's header check sees, a decode can run out of memory.
+_UNDECODABLE: tuple[type[Exception], ...] = (*UNREADABLE_DATA, MemoryError)
+
+
 @contextmanager
 def _decode_errors(max_pixels: int) -> Iterator[None]:
     """Turn Pillow's ways of saying "bad data" into permanent failures that name the cause."""
@@ -241,13 +251,11 @@ def _decode_errors(max_pixels: int) -> Iterator[None]:
             raise PermanentImageError(
                 f"image exceeds the pixel limit of {max_pixels} pixels"
             ) from exc
-        except (OSError, SyntaxError, ValueError, EOFError, MemoryError, RuntimeError) as exc:
+        except _UNDECODABLE as exc:
             if isinstance(exc, OSError) and exc.errno is not None:
                 # The disk, not the data (EIO, a stale network mount): retried. Pillow's own
                 # OSErrors for truncated or corrupt data carry no errno.
                 raise
-            # Pillow reports truncated or corrupt data with these; its AVIF plugin passes
-            # libavif's failures on as RuntimeError ("Failed to decode frame 0: …").
             raise undecodable(exc) from exc
 
 
