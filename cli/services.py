@@ -13,7 +13,7 @@ import asyncpg
 from aio_pika.abc import AbstractConnection
 
 from cli.remote import describe
-from infra.db.availability import DATABASE_UNAVAILABLE
+from infra.db.availability import DATABASE_REFUSES_USER, DATABASE_UNAVAILABLE
 from infra.db.migrate import DatabaseNotCreated
 from infra.settings import Settings
 
@@ -27,12 +27,7 @@ def unreachable(service: str, exc: BaseException) -> Unreachable:
     return Unreachable(f"cannot reach {service}: {describe(exc)}")
 
 
-DATABASE_REFUSED: tuple[type[Exception], ...] = (
-    asyncpg.InvalidAuthorizationSpecificationError,  # class 28: unknown role, wrong password
-    asyncpg.InsufficientPrivilegeError,  # 42501: no right to connect, create or read
-    asyncpg.InvalidCatalogNameError,  # 3D000: the database does not exist
-    DatabaseNotCreated,
-)
+DATABASE_REFUSED: tuple[type[Exception], ...] = (*DATABASE_REFUSES_USER, DatabaseNotCreated)
 """Errors of a database that answers but says no: no retry helps, a setting must change."""
 
 

@@ -14,6 +14,8 @@ from importlib import resources
 
 import asyncpg
 
+from infra.db.availability import DATABASE_REFUSES_USER
+
 log = logging.getLogger(__name__)
 
 # Any constant works; it only has to be the same for every imagequeue process.
@@ -46,15 +48,6 @@ class DatabaseNotCreated(Exception):
     PostgreSQL's reason (never the DSN, which may hold a password)."""
 
 
-# What PostgreSQL answers a user that may not create the database: it cannot log in to the
-# maintenance database, may not connect to it, or lacks CREATEDB.
-_CANNOT_CREATE = (
-    asyncpg.InvalidAuthorizationSpecificationError,
-    asyncpg.InsufficientPrivilegeError,
-    asyncpg.InvalidCatalogNameError,
-)
-
-
 async def ensure_database(dsn: str) -> bool:
     """Create the database named in ``dsn`` when it is missing; True when it was created."""
     try:
@@ -67,9 +60,10 @@ async def ensure_database(dsn: str) -> bool:
     name = dsn.rsplit("/", 1)[-1].split("?", 1)[0]
     try:
         return await _create_database(dsn, name)
-    except _CANNOT_CREATE as exc:
-        # Said here, where it is known: PostgreSQL's own message is about the "postgres"
-        # database or CREATEDB, not about the database the user asked for.
+    except DATABASE_REFUSES_USER as exc:
+        # A user that may not create it cannot log in to the maintenance database, may not
+        # connect to it, or lacks CREATEDB. Said here, where it is known: PostgreSQL's own
+        # message is about the "postgres" database or CREATEDB, not the one asked for.
         raise DatabaseNotCreated(
             f'database "{name}" does not exist, and creating it failed: {exc}'
         ) from exc
