@@ -44,12 +44,14 @@ class BodyLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        headers = Headers(scope=scope)
+        multipart = headers.get("content-type", "").lower().startswith("multipart/form-data")
         cap_bytes = self.max_body_bytes
-        if not _is_multipart(scope):
+        if not multipart:
             cap_bytes = min(cap_bytes, MAX_NON_MULTIPART_BODY_BYTES)
-        declared = Headers(scope=scope).get("content-length")
+        declared = headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > cap_bytes:
-            await self._reject(scope, receive, send, cap_bytes)
+            await self._reject(scope, receive, send, cap_bytes, multipart=multipart)
             return
 
         received = 0
@@ -73,10 +75,12 @@ class BodyLimitMiddleware:
             await self.app(scope, limited_receive, tracking_send)
         except _BodyTooLarge:
             if not response_started:
-                await self._reject(scope, receive, send, cap_bytes)
+                await self._reject(scope, receive, send, cap_bytes, multipart=multipart)
 
-    async def _reject(self, scope: Scope, receive: Receive, send: Send, cap_bytes: int) -> None:
-        if _is_multipart(scope):
+    async def _reject(
+        self, scope: Scope, receive: Receive, send: Send, cap_bytes: int, *, multipart: bool
+    ) -> None:
+        if multipart:
             # Files travel only in multipart forms (POST /api/upload, GraphQL uploads), and
             # their sender gets the same 413 as for one file over MAX_UPLOAD_BYTES, which
             # the service counts: so count this refusal too, once, since no file was read.
@@ -88,8 +92,3 @@ class BodyLimitMiddleware:
             headers={"connection": "close"},
         )
         await response(scope, receive, send)
-
-
-def _is_multipart(scope: Scope) -> bool:
-    content_type = Headers(scope=scope).get("content-type", "")
-    return content_type.lower().startswith("multipart/form-data")
