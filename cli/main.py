@@ -187,13 +187,15 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
 
     from server.app import create_app
 
-    host = host or settings.host
-    port = port or settings.port
-    print(f"imagequeue API on http://{host}:{port}/graphql", flush=True)
+    # The app's default ALLOWED_HOSTS follows the address it is really bound to.
+    settings = settings.model_copy(
+        update={"host": host or settings.host, "port": port or settings.port}
+    )
+    print(f"imagequeue API on http://{settings.host}:{settings.port}/graphql", flush=True)
     uvicorn.run(
         create_app(settings),
-        host=host,
-        port=port,
+        host=settings.host,
+        port=settings.port,
         log_level=settings.log_level.lower(),
         # None: keep the handlers configure_logging installed, so access lines are JSON too.
         log_config=None,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.allowed_hosts import HostPattern
 from infra.renditions import DEFAULT_PRESETS, RenditionSpec, check_renditions
 
 
@@ -27,6 +28,9 @@ class Settings(BaseSettings):
     """Base URL clients reach the server at; derived from each request when unset."""
     web_dir: Path = Path("./web/dist")
     """The web app's built assets, served at ``/``."""
+    allowed_hosts: Annotated[list[HostPattern], Field(min_length=1)] | None = None
+    """Names the server answers to in ``Host`` (JSON list); unset: loopback names on a
+    loopback bind, any host otherwise. The rule is in infra/allowed_hosts.py."""
 
     max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
     max_files_per_request: int = Field(default=20, gt=0)

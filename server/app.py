@@ -9,6 +9,7 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
+from infra.allowed_hosts import default_allowed_hosts
 from infra.heap import freeze_startup_heap
 from infra.settings import Settings
 from server.body_limit import BodyLimitMiddleware, multipart_cap_bytes
@@ -20,10 +21,12 @@ from server.metrics import metrics_endpoint
 from server.resources import open_resources
 from server.rest.routes import api_routes, service_unavailable
 from server.service import ServiceUnavailable
+from server.trusted_hosts import TrustedHostRefusalMiddleware
 from server.web import web_routes
 
 
 def create_app(settings: Settings) -> Starlette:
+    """The app for ``settings``, whose ``host`` is the address it will be bound to."""
     schema = build_schema(
         QueryLimits(
             max_depth=settings.graphql_max_depth,
@@ -57,6 +60,9 @@ def create_app(settings: Settings) -> Starlette:
     max_upload_body_bytes = multipart_cap_bytes(
         max_files=1, max_file_bytes=settings.max_upload_bytes
     )
+    allowed_hosts = settings.allowed_hosts or default_allowed_hosts(
+        bind_host=settings.host, public_url=settings.public_url
+    )
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -69,7 +75,11 @@ def create_app(settings: Settings) -> Starlette:
             # Last: the web app's mount at "/" would otherwise shadow the API.
             *web_routes(settings.web_dir),
         ],
-        middleware=[Middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)],
+        middleware=[
+            # First: a request for another host (DNS rebinding) reaches nothing else.
+            Middleware(TrustedHostRefusalMiddleware, allowed_hosts=allowed_hosts),
+            Middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes),
+        ],
         exception_handlers={ServiceUnavailable: service_unavailable},
         lifespan=lifespan,
     )

@@ -487,7 +487,7 @@ def test_a_body_over_the_request_cap_gets_413_declared_or_streamed(
     host, port = api.base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as client:
         client.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\n".encode()
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
             + b"".join(f"{name}: {value}\r\n".encode() for name, value in headers.items())
             + b"Content-Type: multipart/form-data; boundary=b\r\n"
             + f"Content-Length: {cap_bytes + 1}\r\n\r\n".encode()
@@ -527,7 +527,8 @@ def test_a_json_body_over_the_small_cap_gets_413_declared_or_streamed(api: Api) 
     host, port = api.base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as client:
         client.sendall(
-            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            f"POST /graphql HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
+            + b"Content-Type: application/json\r\n"
             + f"Content-Length: {cap_bytes + 1}\r\n\r\n".encode()
         )
         declared = b"".join(iter(lambda: client.recv(65536), b"")).decode()

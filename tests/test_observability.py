@@ -140,7 +140,8 @@ def _declare_oversized(base_url: str, path: str, content_type: str, length: int)
     host, port = base_url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as client:
         client.sendall(
-            f"POST {path} HTTP/1.1\r\nHost: x\r\nContent-Type: {content_type}\r\n".encode()
+            f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\n".encode()
+            + f"Content-Type: {content_type}\r\n".encode()
             + b"".join(f"{name}: {value}\r\n".encode() for name, value in PREFLIGHT.items())
             + f"Content-Length: {length}\r\n\r\n".encode()
         )

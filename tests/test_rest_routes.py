@@ -22,7 +22,7 @@ async def client(
     # app runs without its lifespan.
     app = create_app(Settings(_env_file=None, web_dir=tmp_path))
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    async with httpx.AsyncClient(transport=transport, base_url="http://localhost") as http:
         yield http
 
 
@@ -62,7 +62,7 @@ async def test_a_trailing_slash_on_an_api_path_still_redirects_to_it(
 ) -> None:
     response = await client.get("/api/images/?limit=5")
     assert response.status_code == 307
-    assert response.headers["location"] == "http://test/api/images?limit=5"
+    assert response.headers["location"] == "http://localhost/api/images?limit=5"
 
 
 async def test_paths_that_only_start_like_the_api_are_left_to_the_web_app(
