@@ -196,6 +196,9 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
         create_app(settings),
         host=settings.host,
         port=settings.port,
+        # Which peers' X-Forwarded-For becomes the client address (the per-address
+        # WebSocket cap counts by it); uvicorn's default, unless set.
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         log_level=settings.log_level.lower(),
         # None: keep the handlers configure_logging installed, so access lines are JSON too.
         log_config=None,

@@ -46,6 +46,20 @@ EVENTS_DELIVERED = Counter(
     "imagequeue_events_delivered", "Image events sent to subscribers by this server."
 )
 
+# GraphQL WebSockets: moved by server/websocket_limits.py and the protocol handlers.
+WEBSOCKETS_OPEN = Gauge(
+    "imagequeue_websockets_open",
+    "GraphQL WebSockets open on this server, counted against MAX_WEBSOCKETS_PER_PROCESS.",
+)
+WEBSOCKETS_REFUSED = Counter(
+    "imagequeue_websockets_refused",
+    "GraphQL WebSockets the server closed for a limit, by reason: process_limit "
+    "(MAX_WEBSOCKETS_PER_PROCESS) and address_limit (MAX_WEBSOCKETS_PER_ADDRESS), closed "
+    "with 1013 right after the handshake; init_timeout (no connection_init within "
+    "WS_CONNECTION_INIT_TIMEOUT_S), closed with 4408.",
+    ["reason"],
+)
+
 # Worker ------------------------------------------------------------------------------------
 
 JOBS_PROCESSED = Counter(
@@ -86,6 +100,8 @@ __all__ = [
     "QUEUE_MESSAGES",
     "SUBSCRIPTIONS_ACTIVE",
     "UPLOADS",
+    "WEBSOCKETS_OPEN",
+    "WEBSOCKETS_REFUSED",
     "render",
 ]
 

@@ -24,6 +24,10 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    """Peers whose ``X-Forwarded-For`` names the client, the address the per-address
+    WebSocket cap counts by: the reverse proxy's (comma-separated addresses or networks).
+    uvicorn's own setting, under its own name."""
     public_url: str | None = None
     """Base URL clients reach the server at; derived from each request when unset."""
     web_dir: Path = Path("./web/dist")
@@ -75,6 +79,14 @@ class Settings(BaseSettings):
     max_subscriptions_per_connection: int = Field(default=100, gt=0)
     max_subscription_ids: int = Field(default=100, gt=0)
     ws_keepalive_interval_s: float = Field(default=15.0, gt=0)
+    ws_connection_init_timeout_s: float = Field(default=10.0, gt=0)
+    """A GraphQL WebSocket, on either protocol, that sends no ``connection_init`` this long
+    after its handshake is closed."""
+    max_websockets_per_process: int = Field(default=5000, gt=0)
+    """GraphQL WebSockets one server process holds at once; more are closed at the handshake
+    with 1013 (try again later). The rule is in server/websocket_limits.py."""
+    max_websockets_per_address: int = Field(default=100, gt=0)
+    """The same, per client address (an IPv6 client's /64)."""
     allowed_origins: list[str] = []
     """Origins whose pages may open a GraphQL WebSocket or change state through REST (JSON
     list); ``["*"]`` allows any. The rule is in server/origins.py."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -23,6 +24,7 @@ from server.rest.routes import api_routes, service_unavailable
 from server.service import ServiceUnavailable
 from server.trusted_hosts import TrustedHostRefusalMiddleware
 from server.web import web_routes
+from server.websocket_limits import WebSocketLimitMiddleware
 
 
 def create_app(settings: Settings) -> Starlette:
@@ -43,9 +45,17 @@ def create_app(settings: Settings) -> Starlette:
         keep_alive=True,
         keep_alive_interval=settings.ws_keepalive_interval_s,
         max_subscriptions_per_connection=settings.max_subscriptions_per_connection,
+        # Both protocols: Strawberry gives it to graphql-transport-ws, our handler to graphql-ws.
+        connection_init_wait_timeout=timedelta(seconds=settings.ws_connection_init_timeout_s),
         allowed_origins=settings.allowed_origins,
     )
     graphql = CSRFPreventionMiddleware(view)
+    graphql_websockets = WebSocketLimitMiddleware(
+        graphql,
+        max_per_process=settings.max_websockets_per_process,
+        max_per_address=settings.max_websockets_per_address,
+        subprotocols=view.websocket_subprotocols,
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -66,7 +76,7 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
+            WebSocketRoute("/graphql", graphql_websockets),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),

@@ -3,11 +3,13 @@
 Most subscribers of a busy server are dashboards sending the same document: every image's
 events, no ``ids``. Strawberry executes a subscription's document for each subscriber and
 each event; at 1,000 subscribers that was 88 % of the server's CPU and put p99 delivery
-at 1.6 s (docs/benchmarks.md). Here a ``graphql-transport-ws`` subscription whose only root
+at 1.6 s (docs/benchmarks.md). Here a subscription, on either protocol, whose only root
 field is ``imageUpdates`` with ``ids`` absent or null keeps its own hub subscriber (so
-buffering and the slow-reader policy are unchanged), but its ``next`` payload is executed
-and encoded once per event for each distinct document, variables and base URL, and every
-socket sends that same text. Any other operation goes through Strawberry as before.
+buffering and the slow-reader policy are unchanged), but its payload is executed and
+encoded once per event for each distinct document, variables and base URL, and every
+socket sends that same text. Any other operation goes through Strawberry as before. The
+``graphql-transport-ws`` handler is here; the legacy ``graphql-ws`` one is in
+server/graphql/legacy_ws.py.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
+from collections.abc import AsyncGenerator
 from contextlib import aclosing
 from dataclasses import dataclass
 from functools import lru_cache
@@ -40,6 +43,7 @@ from strawberry.types.graphql import OperationType
 
 from infra.broker.messages import ImageEvent
 from infra.db.images import ImageRecord
+from infra.metrics import WEBSOCKETS_REFUSED
 from server.graphql.context import Context
 from server.graphql.subscriptions import watch_all
 from server.graphql.types import ImageUpdate
@@ -173,6 +177,33 @@ class SharedPayloads:
         ] = OrderedDict()
         self._valid: OrderedDict[SharedDocument, bool] = OrderedDict()
 
+    async def document_for(
+        self,
+        query: str,
+        variables: dict[str, object] | None,
+        operation_name: str | None,
+        context: Context,
+    ) -> SharedDocument | None:
+        """The sharing key of a valid watch-all operation; None leaves it to Strawberry."""
+        document = shared_document(
+            query,
+            variables,
+            operation_name,
+            base_url=context.urls.base,
+            max_tokens=self.max_document_tokens,
+        )
+        if document is None or not await self.is_valid(document, context):
+            return None
+        return document
+
+    async def stream(
+        self, document: SharedDocument, context: Context
+    ) -> AsyncGenerator[EncodedPayload, None]:
+        """The document's payload for each event: the subscription, with shared payloads."""
+        async with aclosing(watch_all(context)) as updates:
+            async for event, record in updates:
+                yield await self.payload(document, event, record, context)
+
     async def is_valid(self, document: SharedDocument, context: Context) -> bool:
         """Whether the document passes parsing, validation and the query limits.
 
@@ -241,22 +272,22 @@ def _remember(entries: OrderedDict[K, V], key: K, value: V, max_entries: int) ->
 class SharedSubscriptionsHandler(BaseGraphQLTransportWSHandler[Context, None]):
     """``graphql-transport-ws`` with watch-all subscriptions served from shared payloads."""
 
+    async def handle_connection_init_timeout(self) -> None:
+        await super().handle_connection_init_timeout()
+        if self.connection_timed_out:
+            WEBSOCKETS_REFUSED.labels("init_timeout").inc()
+
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         payloads: SharedPayloads = self.view.shared_payloads  # type: ignore[attr-defined]
-        document = shared_document(
-            operation.query,
-            operation.variables,
-            operation.operation_name,
-            base_url=self.context.urls.base,
-            max_tokens=payloads.max_document_tokens,
+        document = await payloads.document_for(
+            operation.query, operation.variables, operation.operation_name, self.context
         )
-        if document is None or not await payloads.is_valid(document, self.context):
+        if document is None:
             await super().run_operation(operation)
             return
         try:
-            async with aclosing(watch_all(self.context)) as updates:
-                async for event, record in updates:
-                    payload = await payloads.payload(document, event, record, self.context)
+            async with aclosing(payloads.stream(document, self.context)) as stream:
+                async for payload in stream:
                     # Typed for a payload dict; the view's encoder sends this text as is.
                     message = {"id": operation.id, "type": "next", "payload": payload}
                     await operation.send_operation_message(cast("NextMessage", message))

@@ -1,4 +1,5 @@
-"""The Strawberry ASGI view, given our context and shared watch-all subscriptions."""
+"""The Strawberry ASGI view, given our context, our protocol handlers and shared watch-all
+subscriptions."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from strawberry.types.graphql import OperationType
 
 from infra.storage import StorageError
 from server.graphql.context import Context, build_context
+from server.graphql.legacy_ws import LegacyGraphQLWSHandler
 from server.graphql.shared_subscriptions import (
     EncodedPayload,
     SharedPayloads,
@@ -56,6 +58,7 @@ class _StagingRequestAdapter(StarletteRequestAdapter):
 
 class GraphQLView(GraphQL[Context, None]):
     graphql_transport_ws_handler_class = SharedSubscriptionsHandler
+    graphql_ws_handler_class = LegacyGraphQLWSHandler
     request_adapter_class = _StagingRequestAdapter
 
     def __init__(self, schema: BaseSchema, *, max_query_tokens: int, **kwargs: Any) -> None:
