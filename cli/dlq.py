@@ -3,7 +3,9 @@
 Listing takes messages off the queue and puts them back (``nack`` with requeue), so it
 is safe to run at any time; their order may change. Replaying a job resets its FAILED
 image to pending with a fresh attempt count and writes the job to the outbox, in one
-transaction, then acks the dead letter: the server's relay publishes it.
+transaction, then acks the dead letter: the server's relay publishes it. A job whose
+paths are not its image's (``worker/job_paths.py``) is kept, as an undecodable body is:
+replayed, it would be refused again, and its image, reset to pending, would wait forever.
 """
 
 from __future__ import annotations
@@ -19,8 +21,10 @@ from aio_pika.abc import AbstractIncomingMessage
 from cli.services import broker, database
 from infra.broker.messages import DecodeError, ImageJob
 from infra.broker.topology import declare_dead_letter_queue
-from infra.db import outbox
+from infra.db import images, outbox
+from infra.db.images import Executor
 from infra.settings import Settings
+from worker.job_paths import PathsRefused, job_paths
 from worker.requeue import DEAD_LETTER_REASON_HEADER, DEAD_LETTERED_AT_HEADER, attempts_made
 
 _MAX_MESSAGES = 10_000
@@ -51,6 +55,18 @@ def _describe(message: AbstractIncomingMessage, job: ImageJob | None) -> DeadLet
         dead_lettered_at=str(headers.get(DEAD_LETTERED_AT_HEADER, "")),
         body_preview=message.body[:120].decode("utf-8", "replace"),
     )
+
+
+async def _refused_paths(db: Executor, job: ImageJob) -> PathsRefused | None:
+    """Why the worker would refuse ``job`` for its paths now, or None."""
+    record = await images.get(db, job.image_id)
+    if record is None:
+        return None
+    try:
+        await job_paths(db, job, record)
+    except PathsRefused as refused:
+        return refused
+    return None
 
 
 async def _take_all(channel: aio_pika.abc.AbstractChannel) -> list[AbstractIncomingMessage]:
@@ -95,6 +111,11 @@ async def replay(settings: Settings, image_ids: set[int] | None) -> dict[str, li
                     await message.nack(requeue=True)
                     continue
                 found.add(job.image_id)
+                refused = await _refused_paths(db, job)
+                if refused is not None:
+                    report["kept"].append(f"image {job.image_id}: {refused}")
+                    await message.nack(requeue=True)
+                    continue
                 record = await outbox.requeue_failed(db, job.image_id, job)
                 if record is None:
                     # Deleted, or already processed again: the letter has nothing to do.

@@ -66,13 +66,15 @@ JOBS_PROCESSED = Counter(
     "imagequeue_jobs_processed",
     "Job deliveries handled, by outcome: completed, failed, retrying (sent back for later), "
     "skipped (image gone or already final), deferred (another delivery holds the image), "
-    "handed_back (the worker is stopping), dead_lettered (undecodable message).",
+    "handed_back (the worker is stopping), dead_lettered (undecodable, or its paths are not "
+    "its image's).",
     ["outcome"],
 )
 JOBS_FAILED = Counter(
     "imagequeue_jobs_failed",
     "Jobs given up, by reason: unusable_image, timeout, internal (a bug), exhausted (out of "
-    "attempts), undecodable (a message no worker can read; dead-lettered, no image failed).",
+    "attempts), undecodable (a message no worker can read; dead-lettered, no image failed), "
+    "paths_disagree (its paths are not its image's; dead-lettered, the image untouched).",
     ["reason"],
 )
 JOBS_RETRIED = Counter(

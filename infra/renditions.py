@@ -3,7 +3,8 @@
 A ``RenditionSpec`` is what to make (box, fit, format, quality); it comes from the
 ``RENDITIONS`` presets or from one upload's options, and is validated the same way for both.
 The ``thumb`` rendition is the original design's thumbnail and is always made, from
-``THUMBNAIL_MAX_PX`` / ``THUMBNAIL_QUALITY``, at the job message's ``thumbnailPath``.
+``THUMBNAIL_MAX_PX`` / ``THUMBNAIL_QUALITY``, at the key ``worker/job_paths.py`` settles
+(the job message's ``thumbnailPath``, once it is found to be the image's own).
 """
 
 from __future__ import annotations
@@ -162,9 +163,12 @@ def rendition_prefix(original_key: str) -> str:
     return f"renditions/{_stem(original_key)}/"
 
 
+THUMBNAILS_FOLDER = "thumbnails"
+
+
 def thumbnail_key_for(original_key: str) -> str:
     """``thumbnails/<uuid>_thumb.jpg``: the original design's ``thumbnail_path``."""
-    return f"thumbnails/{_stem(original_key)}_thumb.jpg"
+    return f"{THUMBNAILS_FOLDER}/{_stem(original_key)}_thumb.jpg"
 
 
 def job_for(image_id: int, original_key: str) -> ImageJob:
@@ -173,7 +177,13 @@ def job_for(image_id: int, original_key: str) -> ImageJob:
 
 
 def _stem(original_key: str) -> str:
-    return original_key.rsplit("/", 1)[-1].split(".", 1)[0]
+    """The original's name up to its first dot; all of it when that would be nothing.
+
+    A legacy row's ``uploads/.cat.jpg`` would otherwise own ``renditions//``, which storage
+    reads as ``renditions/``: deleting that image would take every image's renditions.
+    """
+    name = original_key.rsplit("/", 1)[-1]
+    return name.split(".", 1)[0] or name
 
 
 def _describe(exc: ValidationError) -> str:

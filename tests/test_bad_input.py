@@ -8,6 +8,7 @@ import json
 import os
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,12 +20,13 @@ from PIL import Image
 
 from infra.broker.messages import ImageJob
 from infra.broker.topology import DEAD_LETTER_QUEUE, JOB_QUEUE
+from infra.renditions import job_for, rendition_prefix, thumbnail_key_for
 from server.body_limit import MAX_NON_MULTIPART_BODY_BYTES
 from server.upload_form import WRITE_BATCH_BYTES
 from tests.broker import publish_raw, queue_depth
 from tests.client import PREFLIGHT, UPLOAD_MANY, Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
-from tests.images import photo
+from tests.images import decode, encode, photo
 from tests.processes import Launcher
 from tests.scraping import wait_for
 
@@ -295,46 +297,204 @@ def test_abusive_queries_are_refused_by_the_safety_limits(api: Api, stack: Launc
     assert "token" in body["errors"][0]["message"].lower()
 
 
-def _forge_job(database_url: str, amqp_url: str, filename: str, original: str | None) -> int:
-    """Insert a pending row, then publish its job with a thumbnail path that climbs out of
-    storage. With ``original`` None the row reuses a completed image's original file."""
+# Jobs whose paths are not their image's ----------------------------------------------------
+#
+# Each test forges the job of an image still pending, whose row is written without a job (as
+# a legacy producer's would be), so only the forged job can touch it.
 
-    async def insert() -> tuple[int, str]:
+
+def _sql_row(database_url: str, query: str, *args: object) -> dict[str, Any]:
+    async def fetch() -> dict[str, Any]:
         connection = await asyncpg.connect(database_url)
         try:
-            path: str = original or await connection.fetchval(
-                "SELECT original_path FROM images WHERE status = 'completed' LIMIT 1"
-            )
-            image_id: int = await connection.fetchval(
-                "INSERT INTO images (filename, original_path) VALUES ($1, $2) RETURNING id",
-                filename,
-                path,
-            )
+            row = await connection.fetchrow(query, *args)
         finally:
             await connection.close()
-        return image_id, path
+        assert row is not None
+        return dict(row)
 
-    image_id, path = asyncio.run(insert())
-    publish_raw(amqp_url, ImageJob(image_id, path, "../../outside.jpg").encode(), JOB_QUEUE)
-    return image_id
+    return asyncio.run(fetch())
 
 
-def test_a_forged_job_cannot_write_outside_storage(
-    api: Api, amqp_url: str, database_url: str
+def _row(database_url: str, image_id: int) -> dict[str, Any]:
+    return _sql_row(database_url, "SELECT * FROM images WHERE id = $1", image_id)
+
+
+_BLUE = (0, 0, 255)
+
+
+def _pending_image(api: Api, database_url: str) -> tuple[int, str]:
+    """A pending image of a plain blue original, with no job anywhere: its id and key."""
+    key = f"originals/{uuid.uuid4().hex}.jpg"
+    (api.storage_dir / "originals").mkdir(exist_ok=True)
+    (api.storage_dir / key).write_bytes(encode(Image.new("RGB", (300, 200), _BLUE), "JPEG"))
+    row = _sql_row(
+        database_url,
+        "INSERT INTO images (filename, original_path) VALUES ('blue.jpg', $1) RETURNING id",
+        key,
+    )
+    return int(row["id"]), key
+
+
+def _completed_image(api: Api, database_url: str) -> dict[str, Any]:
+    """The row of an uploaded photo, processed."""
+    image = api.wait_final(api.upload("victim.jpg", photo(640, 480))["id"])
+    assert image["status"] == "COMPLETED", image["error"]
+    return _row(database_url, int(image["id"]))
+
+
+def _files_of(api: Api, original: str) -> dict[str, bytes]:
+    """Every file of the image stored under ``original``, by key."""
+    root = api.storage_dir
+    renditions = (root / rendition_prefix(original)).glob("*")
+    keys = [
+        original,
+        thumbnail_key_for(original),
+        *(p.relative_to(root).as_posix() for p in renditions),
+    ]
+    return {key: (root / key).read_bytes() for key in keys if (root / key).is_file()}
+
+
+def _wait_until_handled(
+    api: Api, amqp_url: str, database_url: str, image_id: int, dead: int
 ) -> None:
-    # Given a pending row whose job someone publishes with a path that climbs out of storage
-    image_id = _forge_job(database_url, amqp_url, "x.jpg", "originals/x.jpg")
-    # Then the image fails with a reason instead of sticking in processing, and nothing escapes
-    failed = api.wait_final(str(image_id))
-    assert failed["status"] == "FAILED"
-    assert failed["error"] and "original file is missing" in failed["error"]
-    assert not (api.storage_dir.parent.parent / "outside.jpg").exists()
+    """Until the job is dead-lettered, or (as an accepted job would) it moved the image on."""
+    wait_for(
+        lambda: (
+            queue_depth(amqp_url, DEAD_LETTER_QUEUE) > dead
+            or _row(database_url, image_id)["status"] != "pending"
+        ),
+        f"the job of image {image_id} to be handled",
+    )
 
-    api.wait_final(api.upload("real.jpg", photo())["id"])
-    failed = api.wait_final(str(_forge_job(database_url, amqp_url, "y.jpg", None)))
-    assert failed["status"] == "FAILED"
-    assert "invalid storage key" in failed["error"]
-    assert not (api.storage_dir.parent.parent / "outside.jpg").exists()
+
+def _refusals(stack: Launcher, image_id: int) -> list[dict[str, Any]]:
+    """What the session's worker logged when it refused a job of ``image_id``."""
+    [worker] = [process for process in stack.started if process.name == "worker"]
+    lines = [json.loads(line) for line in worker.log().splitlines() if line.startswith("{")]
+    return [
+        line
+        for line in lines
+        if line["msg"].startswith("job refused") and line.get("image_id") == image_id
+    ]
+
+
+def _assert_refused(stack: Launcher, amqp_url: str, image_id: int, dead: int, field: str) -> None:
+    assert queue_depth(amqp_url, DEAD_LETTER_QUEUE) == dead + 1
+    [refusal] = _refusals(stack, image_id)
+    assert (
+        refusal["msg"] == f"job refused: its paths disagree with image {image_id}'s row ({field})"
+    )
+    assert refusal["fields"] == [field]
+    assert refusal["level"] == "warning"
+
+
+def _own_job_completes(api: Api, amqp_url: str, image_id: int, original: str) -> None:
+    """The image's own job, published after the refused one, is processed from its original."""
+    publish_raw(amqp_url, job_for(image_id, original).encode(), JOB_QUEUE)
+    image = api.wait_final(str(image_id))
+    assert (image["status"], image["attempts"]) == ("COMPLETED", 1), image["error"]
+    thumbnail = decode((api.storage_dir / thumbnail_key_for(original)).read_bytes())
+    assert thumbnail.size == (256, 171)
+    red, green, blue = thumbnail.convert("RGB").getpixel((128, 85))  # type: ignore[misc]
+    assert red < 30 and green < 30 and blue > 220
+
+
+def test_a_forged_job_naming_another_images_original_is_refused_and_neither_image_changes(
+    api: Api, stack: Launcher, amqp_url: str, database_url: str
+) -> None:
+    # Given a processed photo, and a blue image still pending
+    victim = _completed_image(api, database_url)
+    image_id, original = _pending_image(api, database_url)
+    pending = _row(database_url, image_id)
+    victim_files = _files_of(api, victim["original_path"])
+    dead = queue_depth(amqp_url, DEAD_LETTER_QUEUE)
+
+    # When someone publishes a job for the pending image that names the photo's original
+    forged = ImageJob(image_id, victim["original_path"], thumbnail_key_for(original))
+    publish_raw(amqp_url, forged.encode(), JOB_QUEUE)
+    _wait_until_handled(api, amqp_url, database_url, image_id, dead)
+
+    # Then neither image's row or files changed, and the job is dead-lettered with a
+    # warning that names the image and the path
+    assert _row(database_url, image_id) == pending
+    assert _files_of(api, original) == {original: (api.storage_dir / original).read_bytes()}
+    assert _row(database_url, victim["id"]) == victim
+    assert _files_of(api, victim["original_path"]) == victim_files
+    _assert_refused(stack, amqp_url, image_id, dead, "originalPath")
+    # And the next job, the image's own, is processed from its own original
+    _own_job_completes(api, amqp_url, image_id, original)
+    assert _files_of(api, victim["original_path"]) == victim_files
+
+
+@pytest.mark.parametrize("file", ["thumbnail", "original", "rendition"])
+def test_a_forged_thumbnail_path_cannot_overwrite_another_images_file(
+    api: Api, stack: Launcher, amqp_url: str, database_url: str, file: str
+) -> None:
+    # Given a processed photo, and a blue image still pending
+    victim = _completed_image(api, database_url)
+    image_id, original = _pending_image(api, database_url)
+    pending = _row(database_url, image_id)
+    victim_files = _files_of(api, victim["original_path"])
+    [rendition, *_] = [r["key"] for r in json.loads(victim["renditions"]) if r["name"] != "thumb"]
+    target = {
+        "thumbnail": victim["thumbnail_path"],
+        "original": victim["original_path"],
+        "rendition": rendition,
+    }[file]
+    assert target in victim_files
+    dead = queue_depth(amqp_url, DEAD_LETTER_QUEUE)
+
+    # When the pending image's job asks for its thumbnail to be written over one of them
+    publish_raw(amqp_url, ImageJob(image_id, original, target).encode(), JOB_QUEUE)
+    _wait_until_handled(api, amqp_url, database_url, image_id, dead)
+
+    # Then every file of the photo is as it was, the pending row too, and the job is refused
+    assert _files_of(api, victim["original_path"]) == victim_files
+    assert _row(database_url, victim["id"]) == victim
+    assert _row(database_url, image_id) == pending
+    _assert_refused(stack, amqp_url, image_id, dead, "thumbnailPath")
+
+
+@pytest.mark.parametrize(
+    ("field", "path"),
+    [
+        ("originalPath", "../../../../../../etc/passwd"),
+        ("thumbnailPath", "../../outside_thumb.jpg"),
+        ("thumbnailPath", "thumbnails/../../../outside_thumb.jpg"),
+        ("thumbnailPath", "{outside}/outside_thumb.jpg"),
+    ],
+)
+def test_a_job_path_that_leaves_storage_is_refused_and_the_queue_moves_on(
+    api: Api, stack: Launcher, amqp_url: str, database_url: str, field: str, path: str
+) -> None:
+    # Given a pending image, and a path that climbs out of storage (or is absolute outside it)
+    image_id, original = _pending_image(api, database_url)
+    pending = _row(database_url, image_id)
+    path = path.format(outside=api.storage_dir.parent)
+    escapes = {
+        Path(os.path.normpath(base / path))
+        for base in (api.storage_dir, api.storage_dir / "thumbnails")
+    }
+    dead = queue_depth(amqp_url, DEAD_LETTER_QUEUE)
+
+    # When its job names that path
+    job = ImageJob(
+        image_id,
+        path if field == "originalPath" else original,
+        path if field == "thumbnailPath" else thumbnail_key_for(original),
+    )
+    publish_raw(amqp_url, job.encode(), JOB_QUEUE)
+    _wait_until_handled(api, amqp_url, database_url, image_id, dead)
+
+    # Then nothing was written outside storage, and the job is refused without touching
+    # the row
+    if field == "thumbnailPath":
+        assert [escape for escape in escapes if escape.exists()] == []
+    assert _row(database_url, image_id) == pending
+    _assert_refused(stack, amqp_url, image_id, dead, field)
+    # And the image's own job, next, completes
+    _own_job_completes(api, amqp_url, image_id, original)
 
 
 def test_one_file_part_mapped_to_two_variables_is_stored_once(api: Api) -> None:

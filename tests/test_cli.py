@@ -10,9 +10,14 @@ import sys
 from pathlib import Path
 from typing import IO
 
+import aio_pika
+import asyncpg
 import pytest
 
+from infra.broker.messages import ImageJob
+from infra.broker.topology import DEAD_LETTER_QUEUE, declare_dead_letter_queue
 from infra.db.migrate import migrate
+from tests.broker import queue_depth
 from tests.client import Api
 from tests.images import photo
 from tests.processes import REPO_ROOT, OwnServer, own_server
@@ -485,6 +490,60 @@ def test_dlq_replay_reports_ids_that_are_not_in_the_dead_letter_queue(
 
     assert result.returncode == 1, result.stdout + result.stderr
     assert "not in the dead-letter queue: image 12" in result.stderr
+
+
+def test_dlq_replay_keeps_a_job_whose_paths_are_not_its_images(
+    service_env: dict[str, str],
+) -> None:
+    # Given a failed image, and in the dead-letter queue a job for it naming another file
+    # (a refused forgery: replayed, it would be refused again, its image left pending)
+    with own_database_and_vhost() as (database_url, amqp_url):
+        asyncio.run(migrate(database_url))
+
+        async def given() -> int:
+            connection = await asyncpg.connect(database_url)
+            try:
+                image_id: int = await connection.fetchval(
+                    "INSERT INTO images (filename, original_path, status)"
+                    " VALUES ('x.jpg', 'originals/mine.jpg', 'failed') RETURNING id"
+                )
+            finally:
+                await connection.close()
+            broker = await aio_pika.connect(amqp_url)
+            async with broker:
+                channel = await broker.channel(publisher_confirms=True)
+                await declare_dead_letter_queue(channel)
+                forged = ImageJob(image_id, "originals/theirs.jpg", "thumbnails/mine_thumb.jpg")
+                await channel.default_exchange.publish(
+                    aio_pika.Message(forged.encode()), routing_key=DEAD_LETTER_QUEUE
+                )
+            return image_id
+
+        image_id = asyncio.run(given())
+        env = {**service_env, "DATABASE_URL": database_url, "AMQP_URL": amqp_url}
+
+        # When the dead letters are replayed
+        result = _imagequeue("dlq", "replay", env=env)
+
+        # Then that one is kept, saying why, and its image stays failed
+        assert result.returncode == 0, result.stdout + result.stderr
+        [line] = result.stdout.splitlines()
+        assert line.startswith(f"kept: image {image_id}: paths disagree with image {image_id}'s")
+        assert "originalPath 'originals/theirs.jpg' is not the row's original_path" in line
+        assert queue_depth(amqp_url, DEAD_LETTER_QUEUE) == 1
+        listed = _imagequeue("dlq", "list", "--json", env=env)
+        assert '"image_id": ' + str(image_id) in listed.stdout
+
+        async def status() -> str:
+            connection = await asyncpg.connect(database_url)
+            try:
+                return str(
+                    await connection.fetchval("SELECT status FROM images WHERE id = $1", image_id)
+                )
+            finally:
+                await connection.close()
+
+        assert asyncio.run(status()) == "failed"
 
 
 # Worker start-up ----------------------------------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import asyncpg
 import httpx
@@ -89,6 +90,36 @@ def test_originals_of_rows_without_a_content_type_are_served_as_what_they_are(
         assert original.headers["content-type"] == content_type
         assert original.content == content
         assert api.http.delete(f"/api/images/{image_id}").status_code == 200
+
+
+def test_a_job_in_the_original_designs_own_words_completes(
+    api: Api, database_url: str, amqp_url: str
+) -> None:
+    # Given an original stored the original design's way, and its row
+    (api.storage_dir / "uploads").mkdir(exist_ok=True)
+    (api.storage_dir / "uploads" / "dog.jpg").write_bytes(photo(300, 200))
+    image_id = _insert_as_the_original_design_did(database_url, "dog.jpg", "uploads/dog.jpg")
+    # When its producer publishes the job as the original design's did: no version, and
+    # paths from the shared volume's root, with the thumbnail named after the original
+    legacy = {
+        "imageId": image_id,
+        "originalPath": "/uploads/dog.jpg",
+        "thumbnailPath": "/thumbnails/dog_thumb.jpg",
+    }
+    publish_raw(amqp_url, json.dumps(legacy).encode())
+    # Then the image is processed from the file its row names, and the thumbnail is where
+    # the job asked, under the storage root
+    image = api.wait_final(str(image_id))
+    assert image["status"] == "COMPLETED", image["error"]
+    rest = api.http.get(f"/api/images/{image_id}").json()
+    assert rest["thumbnail_path"] == "thumbnails/dog_thumb.jpg"
+    thumbnail = decode((api.storage_dir / "thumbnails" / "dog_thumb.jpg").read_bytes())
+    assert (thumbnail.format, thumbnail.size) == ("JPEG", (256, 171))
+    assert (
+        api.http.get(f"/api/thumbnails/{image_id}").content
+        == (api.storage_dir / "thumbnails" / "dog_thumb.jpg").read_bytes()
+    )
+    assert api.http.delete(f"/api/images/{image_id}").status_code == 200
 
 
 def test_graphql_upload_becomes_a_thumbnail_that_fits_and_keeps_the_aspect(api: Api) -> None:

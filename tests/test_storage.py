@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from infra.health import check_storage
+from infra.renditions import DEFAULT_PRESETS, rendition_key, rendition_prefix
 from infra.storage import InvalidKey, StorageError, UploadTooLarge
 from infra.storage.local import LocalStorage
 
@@ -69,7 +70,9 @@ def test_adopting_any_other_file_copies_it(tmp_path: Path) -> None:
     assert (tmp_path / "originals/b.jpg").read_bytes() == b"bytes"
 
 
-@pytest.mark.parametrize("key", ["../escape", "/etc/passwd", "a/../../b", "", "a\x00b"])
+@pytest.mark.parametrize(
+    "key", ["../escape", "/etc/passwd", "a/../../b", "", "a\x00b", ".", "./.", "//x"]
+)
 def test_keys_cannot_leave_the_root(tmp_path: Path, key: str) -> None:
     storage = LocalStorage(tmp_path / "root")
     with pytest.raises(InvalidKey):
@@ -160,3 +163,20 @@ async def test_the_storage_check_answers_without_the_path_and_logs_it(
     assert state.endswith(": File exists (EEXIST)")
     assert str(tmp_path) not in state
     assert str(tmp_path) in caplog.text
+
+
+@pytest.mark.parametrize("original", ["uploads/.cat.jpg", "uploads/.jpg", "uploads/cat"])
+def test_an_images_rendition_folder_holds_no_other_images_files(
+    tmp_path: Path, original: str
+) -> None:
+    # Deleting an image removes whatever storage lists under its rendition prefix: an
+    # empty name there ("renditions//") listed every image's renditions.
+    storage = LocalStorage(tmp_path)
+    spec = DEFAULT_PRESETS[0]
+    others = [rendition_key("originals/3f2a9c0d.jpg", spec), rendition_key("uploads/dog.jpg", spec)]
+    for key in [*others, rendition_key(original, spec)]:
+        storage.save_stream(key, io.BytesIO(b"x"), max_bytes=10)
+
+    listed = list(storage.iter_keys(rendition_prefix(original)))
+
+    assert listed == [rendition_key(original, spec)]

@@ -27,9 +27,11 @@ from infra.renditions import (
     RenditionSpec,
     parse_renditions,
     rendition_key,
+    thumbnail_key_for,
 )
 from infra.storage import Storage
 from worker.errors import PermanentImageError, TimeLimitExceeded
+from worker.job_paths import JobPaths, PathsRefused, as_key, job_paths
 from worker.processing import Limits, ProcessResult, Target, pool_ready, process_image
 from worker.progress import ProgressReporter
 from worker.requeue import JobRequeuer, attempts_made, database_waits
@@ -64,7 +66,7 @@ CUSTOM_RENDITION_LABEL = "custom"
 @dataclass(frozen=True, slots=True)
 class RenditionPolicy:
     thumb: RenditionSpec
-    """Always made, at the job's ``thumbnailPath``."""
+    """Always made, at the thumbnail key ``job_paths`` settles."""
     presets: tuple[RenditionSpec, ...]
     """Made when the upload did not ask for its own set."""
 
@@ -231,17 +233,14 @@ class JobConsumer:
         self, message: AbstractIncomingMessage, job: ImageJob, slot: _Slot
     ) -> JobOutcome:
         try:
-            record = await images.claim_for_processing(
-                self._pool,
-                job.image_id,
-                take_over=bool(message.redelivered),
-                stale_after_s=self._stale_after_s,
-            )
+            claimed = await self._claim(message, job)
+        except PathsRefused as refused:
+            return await self._refuse(message, refused)
         except Exception as exc:
             if not database_unavailable(exc):
                 return await self._crashed(message, job, exc)
             return await self._wait_for_database(message, job, exc)
-        if record is None:
+        if claimed is None:
             current = await images.get(self._pool, job.image_id)
             if current is not None and current.status is ImageStatus.PROCESSING:
                 # Another copy of this job is in progress (a publish repeated after a lost
@@ -253,17 +252,72 @@ class JobConsumer:
             # Deleted or final: a duplicate costs nothing.
             await message.ack()
             return JobOutcome(job.image_id, "skipped", "image is gone or already final")
+        record, paths = claimed
         attempts = max(record.attempts, attempts_made(message) + 1)
         if self._retry_policy.exhausted(attempts - 1):
             # Each crash of a worker holding this job redelivered it: stop the loop here.
             error = f"gave up after {attempts - 1} attempts: the worker stopped mid-job"
             return await self._give_up(message, job, error, attempts - 1)
         try:
-            return await self._process(message, job, record, slot)
+            return await self._process(message, job, record, paths, slot)
         except Exception as exc:
             if not is_transient(exc):
                 return await self._crashed(message, job, exc)
             return await self._retry(message, job, exc, attempts)
+
+    async def _claim(
+        self, message: AbstractIncomingMessage, job: ImageJob
+    ) -> tuple[ImageRecord, JobPaths] | None:
+        """The image's row, claimed, and where the job reads and writes; None when the image
+        is gone, final or held by another delivery.
+
+        The paths are checked against the row before it is claimed: a job that is not the
+        image's (``PathsRefused``) must leave the row as it is. The row's ``original_path``
+        never changes, so what was checked is what gets claimed.
+        """
+        original_key = as_key(job.original_path)
+        thumbnail_key = as_key(job.thumbnail_path)
+        if thumbnail_key == thumbnail_key_for(original_key):
+            # Every job the server makes. Its paths are the image's if its original is,
+            # which the claim itself checks: no read of the row before it, on every job's
+            # way to a pool process. Any miss takes the long way, which says why.
+            record = await images.claim_for_processing(
+                self._pool,
+                job.image_id,
+                take_over=bool(message.redelivered),
+                stale_after_s=self._stale_after_s,
+                original_key=original_key,
+            )
+            if record is not None:
+                return record, JobPaths(record.original_path, thumbnail_key)
+        current = await images.get(self._pool, job.image_id)
+        if current is None:
+            return None
+        paths = await job_paths(self._pool, job, current)
+        record = await images.claim_for_processing(
+            self._pool,
+            job.image_id,
+            take_over=bool(message.redelivered),
+            stale_after_s=self._stale_after_s,
+        )
+        return None if record is None else (record, paths)
+
+    async def _refuse(self, message: AbstractIncomingMessage, refused: PathsRefused) -> JobOutcome:
+        # Poison, as an undecodable body is: every delivery would be refused the same way.
+        # Parked for a person, with the image's row and files as they were.
+        log.warning(
+            "job refused: its paths disagree with image %s's row (%s)",
+            refused.image_id,
+            ", ".join(refused.fields),
+            extra={
+                "image_id": refused.image_id,
+                "fields": refused.fields,
+                "detail": str(refused),
+            },
+        )
+        await self._requeuer.dead_letter(message, reason=f"job refused: {refused}")
+        await message.ack()
+        return JobOutcome(refused.image_id, "dead_lettered", str(refused), reason="paths_disagree")
 
     async def _wait_for_database(
         self, message: AbstractIncomingMessage, job: ImageJob, exc: BaseException
@@ -297,12 +351,17 @@ class JobConsumer:
         return await self._fail(message, job.image_id, error, reason="internal")
 
     async def _process(
-        self, message: AbstractIncomingMessage, job: ImageJob, record: ImageRecord, slot: _Slot
+        self,
+        message: AbstractIncomingMessage,
+        job: ImageJob,
+        record: ImageRecord,
+        paths: JobPaths,
+        slot: _Slot,
     ) -> JobOutcome:
         self._progress.started(job.image_id)
         try:
-            targets = self._targets(job, record)
-            result = await self._render(job.image_id, job.original_path, targets)
+            targets = self._targets(paths, record)
+            result = await self._render(job.image_id, paths.original_key, targets)
         except TimeLimitExceeded as exc:
             return await self._fail(message, job.image_id, str(exc), reason="timeout")
         except PermanentImageError as exc:
@@ -386,16 +445,17 @@ class JobConsumer:
             message, job.image_id, error, reason="exhausted", database_may_be_down=True
         )
 
-    def _targets(self, job: ImageJob, record: ImageRecord) -> list[Target]:
-        """The thumb at the job's key, then the upload's own renditions or the presets."""
+    def _targets(self, paths: JobPaths, record: ImageRecord) -> list[Target]:
+        """The thumb at its key, then the upload's own renditions or the presets, named
+        after the row's original."""
         specs = self._renditions.presets
         if record.requested_renditions is not None:
             try:
                 specs = parse_renditions(record.requested_renditions)
             except InvalidRenditions as exc:
                 raise PermanentImageError(f"invalid requested renditions: {exc}") from exc
-        thumb = Target(self._renditions.thumb, job.thumbnail_path)
-        return [thumb, *(Target(spec, rendition_key(job.original_path, spec)) for spec in specs)]
+        thumb = Target(self._renditions.thumb, paths.thumbnail_key)
+        return [thumb, *(Target(spec, rendition_key(paths.original_key, spec)) for spec in specs)]
 
     async def _render(
         self, image_id: int, original_key: str, targets: list[Target]

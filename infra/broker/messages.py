@@ -51,7 +51,9 @@ class ImageJob:
     The JSON keys are the original design's (``imageId``, ``originalPath``,
     ``thumbnailPath``), so producers and consumers written against it still interoperate;
     ``version`` is optional on decode for the same reason. Paths are storage keys,
-    relative to ``STORAGE_DIR``.
+    relative to ``STORAGE_DIR``. Decoding only checks their types: anyone who may publish
+    can write a job, so the worker checks its paths against the image's row
+    (``worker/job_paths.py``) and follows the row.
     """
 
     image_id: int

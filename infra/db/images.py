@@ -65,6 +65,9 @@ class ImageRecord:
         return cls(**values)
 
 
+MAX_PATH_CHARS = 500
+"""``original_path`` and ``thumbnail_path`` are ``VARCHAR(500)``."""
+
 _JSON_COLUMNS = ("metadata", "renditions", "requested_renditions")
 COLUMNS = (  # what ImageRecord.from_row reads
     "id, filename, original_path, thumbnail_path, file_size, thumbnail_size, status, "
@@ -107,6 +110,37 @@ async def get_many(db: Executor, image_ids: list[int]) -> dict[int, ImageRecord]
     return {row["id"]: ImageRecord.from_row(row) for row in rows}
 
 
+async def other_image_with_key(db: Executor, key: str, *, image_id: int) -> int | None:
+    """An image other than ``image_id`` whose file ``key`` is, or None.
+
+    ``key`` is another image's when it is that image's original, its recorded thumbnail, or
+    the thumbnail the server names after its original (``renditions.thumbnail_key_for``:
+    ``thumbnails/`` + the original's last segment up to its first dot, or all of it when
+    that is empty, + ``_thumb.jpg``).
+    Paths are compared without leading ``/``, which the original design's rows may have.
+    No index serves these expressions; only a legacy producer's own thumbnail names are
+    looked up (``worker/job_paths.py``), so only those jobs pay for the scan.
+    """
+    holder: int | None = await db.fetchval(
+        """
+        SELECT id FROM images
+        WHERE id <> $2 AND $1 IN (
+            ltrim(original_path, '/'),
+            ltrim(thumbnail_path, '/'),
+            'thumbnails/'
+                || coalesce(
+                    nullif(split_part(regexp_replace(original_path, '^.*/', ''), '.', 1), ''),
+                    regexp_replace(original_path, '^.*/', ''))
+                || '_thumb.jpg'
+        )
+        LIMIT 1
+        """,
+        key,
+        image_id,
+    )
+    return holder
+
+
 async def list_newest_first(
     db: Executor, *, limit: int, before_id: int | None, status: ImageStatus | None
 ) -> list[ImageRecord]:
@@ -141,14 +175,21 @@ async def changed_since(db: Executor, since: datetime, *, limit: int) -> list[Im
 
 
 async def claim_for_processing(
-    db: Executor, image_id: int, *, take_over: bool, stale_after_s: float
+    db: Executor,
+    image_id: int,
+    *,
+    take_over: bool,
+    stale_after_s: float,
+    original_key: str | None = None,
 ) -> ImageRecord | None:
     """Move a pending image to processing and count the attempt.
 
     An image already in processing is taken over only when ``take_over`` (the broker
     redelivered the job: its last holder is gone) or when its claim is older than
     ``stale_after_s``; a second copy of a job in flight is not processed twice.
-    Returns None when the image is gone, final or held elsewhere: ack without work.
+    With ``original_key``, only an image whose ``original_path`` is that key (leading
+    ``/`` aside) is claimed. Returns None when the image is gone, final, held elsewhere or
+    not that original's.
     """
     row = await db.fetchrow(
         f"""
@@ -158,12 +199,13 @@ async def claim_for_processing(
             status = 'pending'
             OR (status = 'processing'
                 AND ($2 OR started_at < now() - make_interval(secs => $3)))
-        )
+        ) AND ($4::text IS NULL OR ltrim(original_path, '/') = $4::text)
         RETURNING {COLUMNS}
         """,
         image_id,
         take_over,
         stale_after_s,
+        original_key,
     )
     return ImageRecord.from_row(row) if row else None
 

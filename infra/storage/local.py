@@ -60,10 +60,11 @@ class LocalStorage(Storage):
         return f"LocalStorage({str(self.root)!r})"
 
     def _path(self, key: str) -> Path:
-        # Keys come from our own server, but job messages can be published by anyone with
-        # access to the queue: refuse anything that could step outside the root.
+        # Keys come from our own server and rows, but a row can be written by a legacy
+        # producer: refuse anything that could step outside the root, or name the root
+        # itself ("." and "./." have no parts once PurePosixPath drops the dots).
         pure = PurePosixPath(key)
-        if not key or "\x00" in key or pure.is_absolute() or ".." in pure.parts:
+        if not pure.parts or "\x00" in key or pure.is_absolute() or ".." in pure.parts:
             raise InvalidKey(f"invalid storage key {key!r}")
         return self.root.joinpath(*pure.parts)
 
