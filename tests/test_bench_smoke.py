@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import pytest
 
-from bench import fanout, latency, pipeline, upload_path
+from bench import fanout, latency, pipeline, process_cpu, upload_path
 from tests.services import require_postgres, require_rabbitmq
 
 
@@ -40,6 +40,16 @@ def test_latency_reports_percentiles_and_overhead() -> None:
     # The event is published after its row is updated and received after it is published.
     assert all(0 < sample.published_s < sample.event_s for sample in runs[0])
     assert rates["interval_ms"] > 0
+
+
+def test_process_cpu_reports_each_process_per_image() -> None:
+    rounds = process_cpu.run(count=2, repeat=1, megapixels=0.05, distinct=1)
+
+    assert [r.images for r in rounds] == [2]
+    # Every image is rendered, so the pool process's clock must have moved.
+    assert rounds[0].pool_ms_per_image > 0
+    assert rounds[0].server_ms_per_image >= 0 and rounds[0].worker_main_ms_per_image >= 0
+    assert math.isfinite(rounds[0].pipeline_vs_pool)
 
 
 def test_upload_path_compares_with_the_bare_endpoint() -> None:
