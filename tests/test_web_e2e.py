@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Response, ViewportSize, expect, sync_playwright
 
 from tests.client import Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
@@ -81,6 +81,17 @@ def screenshots(tmp_path: Path) -> Path:
 
 def completed_count(page: Page) -> int:
     return int(page.get_by_test_id("stat-completed").inner_text())
+
+
+def overflow_px(page: Page) -> int:
+    """How much wider than the screen the page is laid out; 0 or less when it fits.
+
+    Against the screen's width, not ``window.innerWidth``: on a phone the layout viewport
+    grows to fit a page too wide, and ``innerWidth`` with it.
+    """
+    assert page.viewport_size is not None
+    width = int(page.evaluate("document.documentElement.scrollWidth"))
+    return width - page.viewport_size["width"]
 
 
 def test_upload_gallery_and_dashboard_in_a_real_browser(
@@ -159,8 +170,7 @@ def test_the_app_works_on_a_phone_and_with_the_keyboard(
     expect(page.get_by_role("list", name="Images")).to_be_visible()
 
     # Nothing is wider than the screen
-    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
-    assert overflow <= 0
+    assert overflow_px(page) <= 0
 
     # The drop zone is reached by Tab and opens the file picker from the keyboard
     drop_zone = page.get_by_role("button", name=re.compile("Drop images here"))
@@ -182,6 +192,104 @@ def test_the_app_works_on_a_phone_and_with_the_keyboard(
     page.wait_for_function("window.pickerOpened === true")
     assert picker.evaluate("input => input.multiple")
     page.screenshot(path=screenshots / "gallery-phone.png", full_page=True)
+
+
+# A file name as phones make them, made longer: wider than a phone's screen on one line.
+LONG_NAME = "WhatsApp Image 2026-11-27 at 19.01.43 (1) from the family chat, Christmas eve.jpeg"
+
+
+def test_a_small_image_with_a_long_name_fits_a_phone(
+    browser: Browser, api: Api, tmp_path: Path
+) -> None:
+    # Given a phone, and a 300 x 200 photo with a long name chosen in the picker
+    page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{api.base_url}/#/")
+    path = tmp_path / LONG_NAME
+    path.write_bytes(scene(300, 200, 170))
+    page.get_by_test_id("file-input").set_input_files(path)
+
+    # Then, uploaded, its row cuts the name short, and the page is no wider than the screen
+    uploads = page.get_by_role("list", name="Uploads")
+    row = uploads.get_by_role("listitem").filter(has_text=LONG_NAME)
+    expect(row).to_contain_text("Done")
+    card = page.get_by_role("link", name=f"{LONG_NAME}, completed")
+    expect(card).to_be_visible()
+    assert overflow_px(page) <= 0
+    assert row.locator(".upload-name").evaluate("name => name.scrollWidth > name.clientWidth")
+
+    # When its page is opened
+    card.click()
+    preview = page.locator(".preview")
+    shown = preview.get_by_role("img", name=LONG_NAME)
+    page.wait_for_function(
+        "img => img.complete && img.naturalWidth > 0", arg=shown.element_handle()
+    )
+
+    # Then it fits the screen too, and the image is not drawn wider than its 300 pixels
+    assert overflow_px(page) <= 0
+    box = preview.bounding_box()
+    assert box is not None and box["width"] <= 300
+
+
+def test_coming_back_from_an_image_finds_the_gallery_as_it_was_left(
+    browser: Browser, api: Api
+) -> None:
+    # Given a dozen completed images, and a gallery on a phone with the completed ones chosen
+    ids = [api.upload(f"back-{n:02}.jpg", scene(160, 120, n * 20))["id"] for n in range(12)]
+    for image_id in ids:
+        assert api.wait_final(image_id)["status"] == "COMPLETED"
+    page = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
+    page.set_default_timeout(TIMEOUT_MS)
+    not_found: list[str] = []
+
+    def record_missing(response: Response) -> None:
+        if response.status == 404:
+            not_found.append(response.url)
+
+    page.on("response", record_missing)
+    page.goto(f"{api.base_url}/#/")
+    expect(page).to_have_title("Gallery \N{EN DASH} imagequeue")
+    status = page.get_by_role("combobox", name="Status")
+    status.select_option("COMPLETED")
+    expect(page).to_have_url(re.compile(r"#/\?status=completed$"))
+    expect(page).to_have_title("Gallery: completed \N{EN DASH} imagequeue")
+
+    # When the oldest of them is scrolled to and opened, and the page's link back followed
+    card = page.get_by_role("link", name="back-00.jpg, completed")
+    card.scroll_into_view_if_needed()
+    scrolled_to = page.evaluate("window.scrollY")
+    assert scrolled_to > 0
+    card.click()
+    expect(page.get_by_role("heading", name=re.compile(r"^back-00\.jpg"))).to_be_visible()
+    expect(page).to_have_title("back-00.jpg \N{EN DASH} imagequeue")
+    page.get_by_role("link", name="← Back to the gallery").click()
+
+    # Then the gallery is as it was left: that filter, scrolled as it was, that card focused
+    expect(card).to_be_focused()
+    expect(card).to_be_in_viewport()
+    assert page.evaluate("window.scrollY") == scrolled_to
+    expect(status).to_have_value("COMPLETED")
+    expect(page).to_have_url(re.compile(r"#/\?status=completed$"))
+
+    # And the same with the browser's own Back
+    card.click()
+    expect(page).to_have_title("back-00.jpg \N{EN DASH} imagequeue")
+    page.go_back()
+    expect(card).to_be_focused()
+    expect(card).to_be_in_viewport()
+    expect(status).to_have_value("COMPLETED")
+
+    # And the page names its icon, inline: the browser asks for no /favicon.ico, which the
+    # server does not have (headless Chromium asks for none, so that is not what is checked)
+    icon_width = page.evaluate(
+        "async () => { const icon = new Image();"
+        " icon.src = document.querySelector('link[rel~=icon]').href;"
+        " await icon.decode(); return icon.naturalWidth; }"
+    )
+    assert icon_width > 0
+    assert not_found == []
+    page.close()
 
 
 def test_an_image_deleted_elsewhere_leaves_an_open_gallery(browser: Browser, api: Api) -> None:

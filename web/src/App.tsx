@@ -1,44 +1,34 @@
 import { useQuery } from "@apollo/client/react";
-import { useEffect, useRef, useState, type RefObject } from "react";
+import { useEffect, useRef, type RefObject } from "react";
 
 import { Dashboard } from "./dashboard/Dashboard";
 import { ImageDetail } from "./detail/ImageDetail";
 import { Gallery } from "./gallery/Gallery";
 import { MUTATION_FIELDS } from "./graphql/operations";
+import { useRoute, type Route } from "./routes";
 import { UploadPanel } from "./upload/UploadPanel";
-
-type Route = { page: "gallery" } | { page: "dashboard" } | { page: "image"; id: string };
-
-function parseRoute(hash: string): Route {
-  const image = /^#\/images\/(\d+)$/.exec(hash);
-  if (image) return { page: "image", id: image[1] };
-  if (hash === "#/dashboard") return { page: "dashboard" };
-  return { page: "gallery" };
-}
-
-function useRoute(): Route {
-  const [route, setRoute] = useState(() => parseRoute(window.location.hash));
-  useEffect(() => {
-    const onChange = () => setRoute(parseRoute(window.location.hash));
-    window.addEventListener("hashchange", onChange);
-    return () => window.removeEventListener("hashchange", onChange);
-  }, []);
-  return route;
-}
 
 function routeKey(route: Route): string {
   return route.page === "image" ? `image/${route.id}` : route.page;
 }
 
-/** After a move to another page (not on the first), focus goes to its content, as after a page load. */
+/**
+ * After a move to another page (not on the first), focus goes to its content, as after a
+ * page load; back in the gallery from an image, to that image's card, where the reader was.
+ */
 function useFocusOnRouteChange(route: Route, main: RefObject<HTMLElement | null>) {
-  const key = routeKey(route);
-  const shown = useRef(key);
+  const shown = useRef(route);
   useEffect(() => {
-    if (key === shown.current) return;
-    shown.current = key;
-    main.current?.focus();
-  }, [key, main]);
+    const left = shown.current;
+    if (routeKey(route) === routeKey(left)) return;
+    shown.current = route;
+    // The gallery renders its cached list at once, so the card is there if it is listed.
+    const card =
+      left.page === "image" && route.page === "gallery"
+        ? document.querySelector<HTMLElement>(`.card-link[href="#/images/${left.id}"]`)
+        : null;
+    (card ?? main.current)?.focus();
+  }, [route, main]);
 }
 
 export function App() {

@@ -4,6 +4,7 @@ import { useEffect, useRef } from "react";
 import { STATS } from "../graphql/operations";
 import type { Stats } from "../graphql/types";
 import { useLive } from "../live/LiveUpdates";
+import { useDocumentTitle } from "../routes";
 import { formatSeconds } from "../upload/progress";
 
 const POLL_INTERVAL_MS = 3000;
@@ -13,6 +14,7 @@ const EVENT_REFRESH_INTERVAL_MS = 500;
 
 /** Live: polls `stats`, and refetches soon after any image event. */
 export function Dashboard() {
+  useDocumentTitle("Dashboard");
   const { data, error, refetch } = useQuery(STATS, {
     variables: { throughputMinutes: THROUGHPUT_MINUTES },
     pollInterval: POLL_INTERVAL_MS,

@@ -6,7 +6,9 @@ import { DELETE_IMAGE, IMAGE_DETAIL } from "../graphql/operations";
 import type { ImageDetail as ImageDetailData } from "../graphql/types";
 import { StatusBadge } from "../gallery/StatusBadge";
 import { useLive } from "../live/LiveUpdates";
+import { useDocumentTitle } from "../routes";
 import { formatBytes, formatSeconds } from "../upload/progress";
+import { BackLink } from "./BackLink";
 import { ProgressiveImage } from "./ProgressiveImage";
 
 export function ImageDetail({ id }: { id: string }) {
@@ -17,6 +19,7 @@ export function ImageDetail({ id }: { id: string }) {
     fetchPolicy: "cache-and-network",
   });
   const image = data?.image;
+  useDocumentTitle(image ? image.filename : `Image ${id}`);
   // The detail has more than the stream carries (renditions, timings): when the image moves
   // on, read it again. Compared with the last status seen on the stream, not with the
   // image's: the stream's own `image` has already put the new status in the cache.
@@ -32,7 +35,7 @@ export function ImageDetail({ id }: { id: string }) {
   return (
     <section className="panel detail" aria-labelledby="detail-heading">
       <p>
-        <a href="#/">← Back to the gallery</a>
+        <BackLink />
       </p>
       {loading && !image && <p>Loading…</p>}
       {error && <p className="error" role="alert">{error.message}</p>}
@@ -96,7 +99,8 @@ function Preview({ image }: { image: ImageDetailData }) {
   const largest = image.renditions[0];
   const aspect = image.width && image.height ? `${image.width} / ${image.height}` : "3 / 2";
   return (
-    <div className="preview" style={{ aspectRatio: aspect }}>
+    // Never wider than the image itself: a small one is not blown up.
+    <div className="preview" style={{ aspectRatio: aspect, maxWidth: image.width ? `${image.width}px` : undefined }}>
       <ProgressiveImage
         hash={image.placeholder}
         color={image.dominantColor}

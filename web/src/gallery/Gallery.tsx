@@ -1,17 +1,26 @@
 import { useQuery } from "@apollo/client/react";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef } from "react";
 
 import { IMAGES } from "../graphql/operations";
 import { IMAGE_STATUSES, type ImageCard as ImageCardData, type StoredStatus } from "../graphql/types";
-import { useLive } from "../live/LiveUpdates";
+import { useLive, type Live } from "../live/LiveUpdates";
+import { galleryHref, replaceRoute, useDocumentTitle, useRoute } from "../routes";
 import { ImageCard } from "./ImageCard";
 
 const PAGE_SIZE = 24;
 
+/** The highest id the stream has brought, 0 before any: the list read now covers it. */
+function highestSeen(live: Live): number {
+  return live.newIds.reduce((top, id) => Math.max(top, Number(id)), live.droppedNewId);
+}
+
 /** Images newest first: new uploads from the live stream on top, then the pages loaded so far. */
 export function Gallery({ canRetry }: { canRetry: boolean }) {
-  const [status, setStatus] = useState<StoredStatus | null>(null);
-  const { data, loading, error, fetchMore } = useQuery(IMAGES, {
+  // The filter is in the URL, so it is still chosen when the reader comes back from an image.
+  const route = useRoute();
+  const status = route.page === "gallery" ? route.status : null;
+  useDocumentTitle(status ? `Gallery: ${status.toLowerCase()}` : "Gallery");
+  const { data, loading, error, fetchMore, refetch } = useQuery(IMAGES, {
     variables: { first: PAGE_SIZE, status },
     // A filter chosen again shows its cached list at once and reads it again meanwhile.
     fetchPolicy: "cache-and-network",
@@ -40,6 +49,18 @@ export function Gallery({ canRetry }: { canRetry: boolean }) {
     (image) => live.latest.get(image.id)?.status !== "DELETED" && (!status || image.status === status),
   );
 
+  // The stream keeps the latest MAX_NEW_IDS new ids only. Once one newer than what the list
+  // was read up to has left them, its card would never show, above the list or in a page
+  // below it: the list is read again, and its merge leaves the images in between to paging.
+  // That is one read per MAX_NEW_IDS new images at most, and what the page holds stays bounded.
+  const readThrough = useRef(highestSeen(live));
+  useEffect(() => {
+    if (loading || live.droppedNewId <= Math.max(newest, readThrough.current)) return;
+    readThrough.current = highestSeen(live);
+    // A failed read shows through `error`.
+    refetch().catch(() => undefined);
+  }, [live, newest, loading, refetch]);
+
   const loadMore = () => {
     if (pageInfo?.hasNextPage && !loading) void fetchMore({ variables: { after: pageInfo.endCursor } });
   };
@@ -64,7 +85,10 @@ export function Gallery({ canRetry }: { canRetry: boolean }) {
         <h2 id="gallery-heading">Gallery</h2>
         <label className="filter">
           Status
-          <select value={status ?? ""} onChange={(event) => setStatus((event.target.value || null) as StoredStatus | null)}>
+          <select
+            value={status ?? ""}
+            onChange={(event) => replaceRoute(galleryHref((event.target.value || null) as StoredStatus | null))}
+          >
             <option value="">all</option>
             {IMAGE_STATUSES.map((s) => (
               <option key={s} value={s}>
@@ -75,7 +99,9 @@ export function Gallery({ canRetry }: { canRetry: boolean }) {
         </label>
       </div>
       {error && <p className="error" role="alert">Could not load images: {error.message}</p>}
-      {!loading && images.length === 0 && !error && <p className="empty">No images yet. Upload some above.</p>}
+      {!loading && images.length === 0 && !error && (
+        <p className="empty">{status ? `No ${status.toLowerCase()} images.` : "No images yet. Upload some above."}</p>
+      )}
       <ul className="grid" aria-label="Images">
         {images.map((image) => (
           <ImageCard key={image.id} image={image} live={live.latest.get(image.id)} canRetry={canRetry} />

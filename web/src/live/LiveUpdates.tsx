@@ -9,7 +9,7 @@ import { setNewest } from "./newest";
 
 /** Images whose latest event is kept; a page left open for days must not grow for ever. */
 export const MAX_LIVE_IMAGES = 2_000;
-/** New uploads shown above the gallery's first page. */
+/** New uploads shown above the gallery's list; past this many it reads the list again. */
 export const MAX_NEW_IDS = 200;
 /**
  * Each event writes its image into Apollo's cache, which never lets go by itself; every so
@@ -25,6 +25,11 @@ export interface Live {
    * client (the gallery shows those newer than its first page on top).
    */
   newIds: readonly string[];
+  /**
+   * The highest id that has left `newIds` (0 while none has): the gallery reads its list
+   * again when that is newer than what it has read, or the image would never be shown.
+   */
+  droppedNewId: number;
   /** Bumped on every event: a cue for views that summarise (the dashboard) to refresh. */
   eventCount: number;
   /**
@@ -35,7 +40,7 @@ export interface Live {
   deleted: (id: string) => void;
 }
 
-const EMPTY: Live = { latest: new Map(), newIds: [], eventCount: 0, deleted: () => undefined };
+const EMPTY: Live = { latest: new Map(), newIds: [], droppedNewId: 0, eventCount: 0, deleted: () => undefined };
 const LiveContext = createContext<Live>(EMPTY);
 
 export function useLive(): Live {
@@ -64,11 +69,17 @@ export function LiveUpdates({ children, connection }: { children: ReactNode; con
       }
       const isNew = !latest.current.has(update.id);
       setNewest(latest.current, update.id, update, MAX_LIVE_IMAGES);
-      setLive((previous) => ({
-        latest: latest.current,
-        newIds: isNew ? [update.id, ...previous.newIds.slice(0, MAX_NEW_IDS - 1)] : previous.newIds,
-        eventCount: previous.eventCount + 1,
-      }));
+      setLive((previous) => {
+        if (!isNew) return { ...previous, latest: latest.current, eventCount: previous.eventCount + 1 };
+        const newIds = [update.id, ...previous.newIds];
+        const dropped = newIds.length > MAX_NEW_IDS ? Number(newIds.pop()) : 0;
+        return {
+          latest: latest.current,
+          newIds,
+          droppedNewId: Math.max(previous.droppedNewId, dropped),
+          eventCount: previous.eventCount + 1,
+        };
+      });
     },
     [client],
   );

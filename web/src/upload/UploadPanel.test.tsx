@@ -136,6 +136,26 @@ describe("UploadPanel", () => {
     expect(opened.length).toBeLessThan(150);
   });
 
+  it("uploads files in the order they were chosen, and lists the latest choice on top", async () => {
+    const sent: string[] = [];
+    const recording = new ApolloLink((operation, forward) => {
+      if (operation.operationName === "UploadImage") sent.push((operation.variables.file as File).name);
+      return forward(operation);
+    }).concat(fakeServer());
+    renderPanel(recording);
+
+    const chosen = (prefix: string) =>
+      Array.from({ length: 5 }, (_, i) => new File(["jpeg"], `${prefix}${i}.jpg`, { type: "image/jpeg" }));
+    await userEvent.upload(screen.getByTestId("file-input"), chosen("a"));
+    await userEvent.upload(screen.getByTestId("file-input"), chosen("b"));
+
+    await waitFor(() => expect(sent).toHaveLength(10));
+    expect(sent).toEqual([...chosen("a"), ...chosen("b")].map((file) => file.name));
+    const rows = within(screen.getByRole("list", { name: "Uploads" })).getAllByRole("listitem");
+    const names = rows.map((row) => row.querySelector(".upload-name")?.textContent);
+    expect(names).toEqual([...chosen("b"), ...chosen("a")].map((file) => file.name));
+  });
+
   it("ends the row of an image deleted before it was processed", async () => {
     renderPanel(fakeServer("DELETED"));
     await userEvent.upload(screen.getByTestId("file-input"), [new File(["jpeg"], "cat.jpg", { type: "image/jpeg" })]);

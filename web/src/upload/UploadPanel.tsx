@@ -25,6 +25,11 @@ type Action =
 
 let nextKey = 0;
 
+/** The order a row was added in: keys are `u1`, `u2`, … */
+function sequence(key: string): number {
+  return Number(key.slice(1));
+}
+
 function uploadsReducer(state: UploadState[], action: Action): UploadState[] {
   if (action.type === "add") {
     const added = action.files.map<UploadState>((file) => ({
@@ -131,9 +136,10 @@ export function UploadPanel() {
     const sending = uploads.filter((u) => u.phase === "uploading").length;
     const room = PARALLEL_UPLOADS - sending;
     if (room <= 0) return;
+    // Each file in the order chosen, earlier choices first (the list shows the latest on top).
     const next = uploads
       .filter((u) => u.phase === "queued" && !started.current.has(u.key))
-      .reverse()
+      .sort((a, b) => sequence(a.key) - sequence(b.key))
       .slice(0, room);
     for (const item of next) {
       started.current.add(item.key);
