@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import warnings
 from typing import BinaryIO
 
 import pillow_heif
 from PIL import Image, features
+
+from infra.units import format_megapixels, format_megapixels_over
 
 ACCEPTED_FORMATS: dict[str, tuple[str, str]] = {
     # Pillow format name: (content type, file extension)
@@ -75,10 +78,31 @@ def content_type_of(image_format: str | None, path: str) -> str | None:
 
 
 class TooManyPixels(Exception):
-    """The header says width x height is above the pixel limit; nothing was decoded."""
+    """The header says width x height is above the pixel limit; nothing was decoded.
 
-    def __init__(self, max_pixels: int) -> None:
-        super().__init__(f"image exceeds the pixel limit of {max_pixels} pixels")
+    ``pixels`` is the image's count, when known: "60.0 megapixels is over the 50 megapixel
+    limit", else "image is over the 50 megapixel limit".
+    """
+
+    def __init__(self, max_pixels: int, pixels: int | None = None) -> None:
+        limit = f"the {format_megapixels(max_pixels)} megapixel limit"
+        if pixels is None:
+            message = f"image is over {limit}"
+        else:
+            message = f"{format_megapixels_over(pixels, max_pixels)} megapixels is over {limit}"
+        super().__init__(message)
+        self.max_pixels = max_pixels
+        self.pixels = pixels
+
+    @classmethod
+    def from_pillow(cls, error: Exception, max_pixels: int) -> TooManyPixels:
+        """From Pillow's DecompressionBombError or Warning, which carries no size but in
+        its message ("Image size (60000000 pixels) exceeds limit of …")."""
+        found = _PILLOW_IMAGE_SIZE.search(str(error))
+        return cls(max_pixels, int(found[1]) if found else None)
+
+
+_PILLOW_IMAGE_SIZE = re.compile(r"Image size \((\d+) pixels\)")
 
 
 def open_header(source: BinaryIO, max_pixels: int) -> Image.Image:
@@ -98,9 +122,9 @@ def open_header(source: BinaryIO, max_pixels: int) -> Image.Image:
     try:
         image = Image.open(source, formats=tuple(ACCEPTED_FORMATS))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise TooManyPixels(max_pixels) from exc
+        raise TooManyPixels.from_pillow(exc, max_pixels) from exc
     # Whatever happened to the filter meanwhile, the header's size decides.
-    if image.width * image.height > max_pixels:
+    if (pixels := image.width * image.height) > max_pixels:
         image.close()
-        raise TooManyPixels(max_pixels)
+        raise TooManyPixels(max_pixels, pixels)
     return image

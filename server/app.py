@@ -13,7 +13,7 @@ from starlette.routing import Route, WebSocketRoute
 from infra.allowed_hosts import default_allowed_hosts
 from infra.heap import freeze_startup_heap
 from infra.settings import Settings
-from server.body_limit import BodyLimitMiddleware, multipart_cap_bytes
+from server.body_limit import BodyLimitMiddleware
 from server.csrf import CSRFPreventionMiddleware
 from server.graphql.schema import QueryLimits, build_schema
 from server.graphql.view import GraphQLView
@@ -64,12 +64,6 @@ def create_app(settings: Settings) -> Starlette:
             freeze_startup_heap()
             yield
 
-    max_body_bytes = multipart_cap_bytes(
-        max_files=settings.max_files_per_request, max_file_bytes=settings.max_upload_bytes
-    )
-    max_upload_body_bytes = multipart_cap_bytes(
-        max_files=1, max_file_bytes=settings.max_upload_bytes
-    )
     allowed_hosts = settings.allowed_hosts or default_allowed_hosts(
         bind_host=settings.host, public_url=settings.public_url
     )
@@ -81,14 +75,18 @@ def create_app(settings: Settings) -> Starlette:
             Route("/readyz", readyz),
             Route("/metrics", metrics_endpoint),
             # Every /api path, unknown ones included, so the web app never answers for them.
-            *api_routes(max_upload_body_bytes=max_upload_body_bytes),
+            *api_routes(max_upload_bytes=settings.max_upload_bytes),
             # Last: the web app's mount at "/" would otherwise shadow the API.
             *web_routes(settings.web_dir),
         ],
         middleware=[
             # First: a request for another host (DNS rebinding) reaches nothing else.
             Middleware(TrustedHostRefusalMiddleware, allowed_hosts=allowed_hosts),
-            Middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes),
+            Middleware(
+                BodyLimitMiddleware,
+                max_files=settings.max_files_per_request,
+                max_file_bytes=settings.max_upload_bytes,
+            ),
         ],
         exception_handlers={ServiceUnavailable: service_unavailable},
         lifespan=lifespan,

@@ -7,6 +7,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from infra.metrics import UPLOADS
+from infra.units import format_bytes
 from server.upload_form import MAX_FIELDS_BYTES
 
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
@@ -30,15 +31,26 @@ class _BodyTooLarge(Exception):
 class BodyLimitMiddleware:
     """A 413 once the body is over its cap: at once when Content-Length says so.
 
-    The cap is ``max_body_bytes`` for a multipart form, the only way files are sent, and
-    the smaller of that and ``MAX_NON_MULTIPART_BODY_BYTES`` for any other body. Wraps the
-    whole app with the largest cap any endpoint needs; an endpoint that takes less (one
-    file, for REST uploads) wraps its route in a tighter one as well.
+    The cap is ``multipart_cap_bytes`` for a multipart form of ``max_files`` files of
+    ``max_file_bytes``, the only way files are sent, and the smaller of that and
+    ``MAX_NON_MULTIPART_BODY_BYTES`` for any other body. Wraps the whole app with the
+    largest cap any endpoint needs; an endpoint that takes less (one file, for REST uploads)
+    wraps its route in a tighter one as well.
     """
 
-    def __init__(self, app: ASGIApp, *, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, max_files: int, max_file_bytes: int) -> None:
         self.app = app
-        self.max_body_bytes = max_body_bytes
+        self.max_body_bytes = multipart_cap_bytes(
+            max_files=max_files, max_file_bytes=max_file_bytes
+        )
+        # Worded for the sender of the files, who chose their sizes, not the framing: a
+        # form of one file is over its cap only if that file is over the per-file limit.
+        self._multipart_refusal = (
+            f"file is larger than the {format_bytes(max_file_bytes)} limit"
+            if max_files == 1
+            else f"request body is larger than the {format_bytes(self.max_body_bytes)} limit "
+            f"({max_files} files of at most {format_bytes(max_file_bytes)} each)"
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -85,7 +97,9 @@ class BodyLimitMiddleware:
             # their sender gets the same 413 as for one file over MAX_UPLOAD_BYTES, which
             # the service counts: so count this refusal too, once, since no file was read.
             UPLOADS.labels("too_large").inc()
-        message = f"request body is larger than the limit of {cap_bytes} bytes"
+            message = self._multipart_refusal
+        else:
+            message = f"request body is larger than the {format_bytes(cap_bytes)} limit"
         response = JSONResponse(
             {"error": message, "errors": [{"message": message}]},
             status_code=413,

@@ -116,7 +116,7 @@ class ImageService:
         self._storage = storage
         self._relay = relay
         self._events = events
-        self._max_image_pixels = max_image_pixels
+        self.max_image_pixels = max_image_pixels
 
     async def upload(
         self,
@@ -218,7 +218,7 @@ class ImageService:
     def _sniff_file_type(self, filename: str, source: BinaryIO) -> tuple[str, str]:
         """Read only the header (format and pixel count); (content type, extension)."""
         try:
-            with open_header(source, self._max_image_pixels) as image:
+            with open_header(source, self.max_image_pixels) as image:
                 image_format = image.format or ""
         except TooManyPixels as exc:
             raise UploadRejected(filename, str(exc)) from exc

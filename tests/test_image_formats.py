@@ -29,10 +29,21 @@ def _png(width: int, height: int) -> io.BytesIO:
     return data
 
 
-@pytest.mark.parametrize("size", [(101, 100), (199, 100), (500, 100)])
-def test_an_image_over_the_limit_is_refused_at_open(size: tuple[int, int]) -> None:
-    with pytest.raises(TooManyPixels, match=f"pixel limit of {LIMIT_PX} pixels"):
+@pytest.mark.parametrize(
+    ("size", "megapixels"),
+    [
+        # Pillow warns above its limit (101 x 100), and raises above twice it (500 x 100):
+        # either way the message says how large the image is, in megapixels
+        ((101, 100), "0.0101"),
+        ((199, 100), "0.020"),
+        ((500, 100), "0.050"),
+    ],
+)
+def test_an_image_over_the_limit_is_refused_at_open(size: tuple[int, int], megapixels: str) -> None:
+    with pytest.raises(TooManyPixels) as refused:
         open_header(_png(*size), LIMIT_PX)
+    assert str(refused.value) == f"{megapixels} megapixels is over the 0.01 megapixel limit"
+    assert refused.value.pixels == size[0] * size[1]
 
 
 def test_an_image_at_the_limit_opens() -> None:
@@ -54,6 +65,7 @@ def test_the_limit_holds_when_another_thread_resets_the_warning_filters(
         return pillow_open(*args, **kwargs)
 
     monkeypatch.setattr(Image, "open", open_while_filters_are_reset)
-    # Then the image is still refused
-    with warnings.catch_warnings(), pytest.raises(TooManyPixels):
+    # Then the image is still refused, by its header's size
+    with warnings.catch_warnings(), pytest.raises(TooManyPixels) as refused:
         open_header(_png(150, 100), LIMIT_PX)
+    assert str(refused.value) == "0.015 megapixels is over the 0.01 megapixel limit"

@@ -32,7 +32,7 @@ def test_save_stream_stores_the_whole_file(tmp_path: Path) -> None:
 
 def test_save_stream_over_the_limit_leaves_nothing(tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path)
-    with pytest.raises(UploadTooLarge, match="larger than the limit of 1000 bytes"):
+    with pytest.raises(UploadTooLarge, match=r"^file is larger than the 1000 B limit$"):
         storage.save_stream("originals/big.jpg", io.BytesIO(b"y" * 1001), max_bytes=1000)
     assert _files(tmp_path) == []
 
@@ -57,7 +57,7 @@ def test_a_staged_upload_is_adopted_whole_or_leaves_nothing(tmp_path: Path) -> N
     # Over the limit, or never adopted (a rejected upload): nothing left
     with storage.staging_file() as staged:
         staged.write(b"y" * 1001)
-        with pytest.raises(UploadTooLarge, match="larger than the limit of 1000 bytes"):
+        with pytest.raises(UploadTooLarge, match=r"^file is larger than the 1000 B limit$"):
             storage.adopt("originals/big.jpg", staged, max_bytes=1000)
     with storage.staging_file() as staged:
         staged.write(b"rejected")

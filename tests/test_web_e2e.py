@@ -16,11 +16,22 @@ from urllib.parse import urlsplit
 
 import pytest
 from PIL import Image, ImageDraw
-from playwright.sync_api import Browser, Page, Response, ViewportSize, expect, sync_playwright
+from playwright.sync_api import (
+    Browser,
+    Dialog,
+    Page,
+    Request,
+    Response,
+    Route,
+    ViewportSize,
+    expect,
+    sync_playwright,
+)
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from tests.client import Api
 from tests.conftest import TEST_MAX_UPLOAD_BYTES
-from tests.images import encode
+from tests.images import encode, photo
 from tests.processes import REPO_ROOT, own_server
 from tests.scraping import scrape, value, wait_for
 from tests.services import require
@@ -79,6 +90,12 @@ def screenshots(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def is_upload(request: Request) -> bool:
+    """A multipart GraphQL request: the web app sends one per file."""
+    content_type = request.headers.get("content-type", "")
+    return request.url.endswith("/graphql") and content_type.startswith("multipart/form-data")
+
+
 def completed_count(page: Page) -> int:
     return int(page.get_by_test_id("stat-completed").inner_text())
 
@@ -101,6 +118,13 @@ def test_upload_gallery_and_dashboard_in_a_real_browser(
     page.set_default_timeout(TIMEOUT_MS)
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    uploads_sent: list[Request] = []
+
+    def record_upload(request: Request) -> None:
+        if is_upload(request):
+            uploads_sent.append(request)
+
+    page.on("request", record_upload)
 
     # Given the dashboard's count of completed images before the upload
     page.goto(f"{api.base_url}/#/dashboard")
@@ -108,7 +132,11 @@ def test_upload_gallery_and_dashboard_in_a_real_browser(
     before = completed_count(page)
 
     # When two photos, a text file and an oversized file are chosen in the gallery's picker
+    # (once the page knows the server's limits)
     page.goto(f"{api.base_url}/#/")
+    expect(page.get_by_role("button", name=re.compile("Drop images here"))).to_contain_text(
+        "each up to 2 MiB and 50 megapixels"
+    )
     files = {
         "harbour.jpg": scene(1200, 800, 140),
         "sunset.jpg": scene(900, 1200, 10),
@@ -128,7 +156,7 @@ def test_upload_gallery_and_dashboard_in_a_real_browser(
         "Rejected: not a supported image"
     )
     expect(uploads.get_by_role("listitem").filter(has_text="huge.jpg")).to_contain_text(
-        "Rejected: file is larger than the limit"
+        "Rejected: file is larger than the 2 MiB limit"
     )
     for name in ("harbour.jpg", "sunset.jpg"):
         row = uploads.get_by_role("listitem").filter(has_text=name)
@@ -145,6 +173,8 @@ def test_upload_gallery_and_dashboard_in_a_real_browser(
             "img => img.complete && img.naturalWidth > 0", arg=thumbnail.element_handle()
         )
     page.screenshot(path=screenshots / "gallery.png", full_page=True)
+    # And the oversized file was refused by the page: one request per file, but none for it
+    assert len(uploads_sent) == 3
 
     # And the detail view lists the renditions
     grid.get_by_role("link", name=re.compile("^harbour.jpg")).click()
@@ -153,6 +183,14 @@ def test_upload_gallery_and_dashboard_in_a_real_browser(
     expect(renditions).to_contain_text("WEBP")
     expect(page.get_by_text("Finished")).to_be_visible()
     page.screenshot(path=screenshots / "detail.png", full_page=True)
+
+    # And the original downloads under its own name, and the page stays
+    detail_url = page.url
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the original").click()
+    assert download.value.suggested_filename == "harbour.jpg"
+    assert download.value.path().read_bytes() == files["harbour.jpg"]
+    assert page.url == detail_url
 
     # And the dashboard counts the two new images
     page.goto(f"{api.base_url}/#/dashboard")
@@ -289,6 +327,83 @@ def test_coming_back_from_an_image_finds_the_gallery_as_it_was_left(
     )
     assert icon_width > 0
     assert not_found == []
+    page.close()
+
+
+def test_leaving_the_page_while_files_upload_asks_first(
+    browser: Browser, api: Api, tmp_path: Path
+) -> None:
+    # Given a page whose upload the server has not answered yet (held here), after the
+    # person has used the page (browsers ask only then)
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_default_timeout(TIMEOUT_MS)
+    held: list[Route] = []
+
+    def hold_uploads(route: Route) -> None:
+        if is_upload(route.request):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/graphql", hold_uploads)
+    page.goto(f"{api.base_url}/#/")
+    page.get_by_role("heading", name="Upload").click()
+    held_file = tmp_path / "held.jpg"
+    held_file.write_bytes(photo(64, 48))
+    page.get_by_test_id("file-input").set_input_files(held_file)
+    row = page.get_by_role("list", name="Uploads").get_by_role("listitem")
+    expect(row).to_contain_text("Uploading")
+
+    # When the page is reloaded, and the person, asked, chooses to stay
+    asked: list[str] = []
+
+    def stay(dialog: Dialog) -> None:
+        asked.append(dialog.type)
+        dialog.dismiss()
+
+    page.on("dialog", stay)
+    # (A reload that is called off never finishes: its wait runs out.)
+    with pytest.raises(PlaywrightTimeoutError):
+        page.reload(timeout=3_000)
+
+    # Then the browser asked first, and the page stays, its upload going
+    assert asked == ["beforeunload"]
+    expect(row).to_contain_text("Uploading")
+    [upload] = held
+    upload.abort()
+    page.close()
+
+
+def test_retry_keeps_keyboard_focus_and_a_repeated_failure_shows(
+    browser: Browser, api: Api
+) -> None:
+    # Given a gallery showing an image that fails whenever it is processed
+    whole = scene(400, 300, 20)
+    failing = api.wait_final(api.upload("cut-short.jpg", whole[: len(whole) // 3])["id"])
+    assert failing["status"] == "FAILED"
+    streams_before = value(scrape(api.base_url), "imagequeue_subscriptions_active")
+    page = browser.new_page(viewport=DESKTOP)
+    page.set_default_timeout(TIMEOUT_MS)
+    page.goto(f"{api.base_url}/#/")
+    card = page.get_by_test_id("image-card").filter(has_text="cut-short.jpg")
+    expect(card).to_have_attribute("data-status", "FAILED", timeout=TIMEOUT_MS)
+    # And its live stream running, which is how the card hears of the new attempt (the
+    # first page can show before the stream is open)
+    wait_for(
+        lambda: value(scrape(api.base_url), "imagequeue_subscriptions_active") > streams_before,
+        "the gallery's live stream to open",
+    )
+
+    # When its Retry is pressed from the keyboard
+    retry = card.get_by_role("button", name="Retry cut-short.jpg")
+    retry.focus()
+    page.keyboard.press("Enter")
+
+    # Then it fails again, which the card says, and keyboard focus is still on the card
+    expect(card).to_contain_text("failed again", timeout=TIMEOUT_MS)
+    expect(card).to_have_attribute("data-status", "FAILED")
+    focused = page.evaluate("document.activeElement.closest('[data-testid=image-card]') !== null")
+    assert focused, page.evaluate("document.activeElement.outerHTML")
     page.close()
 
 

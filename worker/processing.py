@@ -248,9 +248,7 @@ def _decode_errors(max_pixels: int) -> Iterator[None]:
         try:
             yield
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise PermanentImageError(
-                f"image exceeds the pixel limit of {max_pixels} pixels"
-            ) from exc
+            raise PermanentImageError(str(TooManyPixels.from_pillow(exc, max_pixels))) from exc
         except _UNDECODABLE as exc:
             if isinstance(exc, OSError) and exc.errno is not None:
                 # The disk, not the data (EIO, a stale network mount): retried. Pillow's own

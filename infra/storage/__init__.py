@@ -16,6 +16,8 @@ from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import BinaryIO
 
+from infra.units import format_bytes
+
 
 class StorageError(Exception):
     """The storage backend failed (disk full, permission, missing key)."""
@@ -23,7 +25,7 @@ class StorageError(Exception):
 
 class UploadTooLarge(StorageError):
     def __init__(self, max_bytes: int) -> None:
-        super().__init__(f"file is larger than the limit of {max_bytes} bytes")
+        super().__init__(f"file is larger than the {format_bytes(max_bytes)} limit")
         self.max_bytes = max_bytes
 
 

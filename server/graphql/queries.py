@@ -9,6 +9,7 @@ from infra.db.images import ImageStatus as StoredStatus
 from infra.db.images import parse_image_id
 from server.graphql.context import Context
 from server.graphql.errors import UserFacingError
+from server.graphql.limits import Limits, resolve_limits
 from server.graphql.stats import Stats, resolve_stats
 from server.graphql.types import (
     Image,
@@ -76,3 +77,12 @@ class Query:
     )
     async def stats(self, info: Info[Context, None], throughput_minutes: int = 10) -> Stats:
         return await resolve_stats(info, throughput_minutes)
+
+    @strawberry.field(
+        description=(
+            "What the server accepts in an upload: the largest file, the most pixels, the "
+            "most files in one request."
+        )
+    )
+    def limits(self, info: Info[Context, None]) -> Limits:
+        return resolve_limits(info)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from starlette.datastructures import UploadFile
 from starlette.middleware import Middleware
@@ -213,6 +214,14 @@ def _processing_failed(record: ImageRecord, missing: str) -> JSONResponse:
 
 
 async def get_original(request: Request) -> Response:
+    """The original as uploaded; with ``?download=1``, as an attachment named after it.
+
+    Inline by default, so ``<img src>`` and the original design's clients get what they
+    always got.
+    """
+    download = request.query_params.get("download", "0")
+    if download not in ("0", "1"):
+        return _error(400, "download must be 0 or 1")
     found = await _find(request)
     if isinstance(found, JSONResponse):
         return found
@@ -223,10 +232,40 @@ async def get_original(request: Request) -> Response:
         or content_type_of(found.format, found.original_path)
         or "application/octet-stream"
     )
-    return _file_response(request, found.original_path, media_type)
+    headers: dict[str, str] = {}
+    if download == "1":
+        headers["content-disposition"] = attachment(_download_name(found))
+    return _file_response(request, found.original_path, media_type, headers)
 
 
-def _file_response(request: Request, key: str, media_type: str) -> Response:
+def _download_name(record: ImageRecord) -> str:
+    """The name it was uploaded under, with the stored file's extension if it has none
+    ("upload" for a file sent without a name)."""
+    name = record.filename or "original"
+    _, dot, extension = record.original_path.rpartition("/")[2].rpartition(".")
+    if dot and "." not in name.lstrip("."):
+        name = f"{name}.{extension}"
+    return name
+
+
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` that saves the file as ``filename`` (RFC 6266).
+
+    ``filename*`` carries the name in UTF-8, percent-encoded (RFC 8187), so nothing in it
+    can end the header or the parameter; ``filename=`` is a plain-ASCII stand-in for
+    clients that do not read ``filename*``, with every other character (quotes,
+    backslashes, control characters, non-ASCII) replaced by ``_``.
+    """
+    # Control characters (a CR or LF would end the header) and path separators have no
+    # place in a saved file's name, in either form.
+    name = "".join("_" if ord(c) < 0x20 or c in "\x7f/\\" else c for c in filename)
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\%;' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _file_response(
+    request: Request, key: str, media_type: str, headers: dict[str, str] | None = None
+) -> Response:
     storage = resources_of(request.app).storage
     try:
         path = storage.local_path(key)
@@ -236,7 +275,9 @@ def _file_response(request: Request, key: str, media_type: str) -> Response:
         return _error(404, "file not found")
     # Files never change under a key (a new rendition gets a new key), so caches may keep them.
     return FileResponse(
-        path, media_type=media_type, headers={"cache-control": "public, max-age=86400"}
+        path,
+        media_type=media_type,
+        headers={"cache-control": "public, max-age=86400", **(headers or {})},
     )
 
 
@@ -245,18 +286,18 @@ async def _image(request: Request) -> Response:
     return await (delete_image if request.method == "DELETE" else get_image)(request)
 
 
-def api_routes(*, max_upload_body_bytes: int) -> list[BaseRoute]:
+def api_routes(*, max_upload_bytes: int) -> list[BaseRoute]:
     """``/api/...``, ending with a route that answers every other ``/api`` path in JSON.
 
     Requests that change state are refused when a page on an untrusted origin sent them
     (server/rest/cross_origin.py).
 
-    ``max_upload_body_bytes`` caps the upload's body: the app's own cap is sized for a
-    GraphQL batch of files, and this endpoint takes one.
+    The upload's body is capped for one file of ``max_upload_bytes``: the app's own cap is
+    sized for a GraphQL batch of files, and this endpoint takes one.
     """
     # Outermost, so a refused upload's body is never read.
     same_origin = Middleware(CrossOriginRefusalMiddleware)
-    upload_cap = Middleware(BodyLimitMiddleware, max_body_bytes=max_upload_body_bytes)
+    upload_cap = Middleware(BodyLimitMiddleware, max_files=1, max_file_bytes=max_upload_bytes)
     endpoints = [
         Route("/api/upload", upload, methods=["POST"], middleware=[same_origin, upload_cap]),
         Route("/api/images", list_images, methods=["GET"]),

@@ -1,10 +1,9 @@
-import { useQuery } from "@apollo/client/react";
 import { useEffect, useRef, type RefObject } from "react";
 
 import { Dashboard } from "./dashboard/Dashboard";
 import { ImageDetail } from "./detail/ImageDetail";
 import { Gallery } from "./gallery/Gallery";
-import { MUTATION_FIELDS } from "./graphql/operations";
+import { useCanRetry } from "./graphql/optional";
 import { useRoute, type Route } from "./routes";
 import { UploadPanel } from "./upload/UploadPanel";
 
@@ -35,8 +34,7 @@ export function App() {
   const route = useRoute();
   const main = useRef<HTMLElement>(null);
   useFocusOnRouteChange(route, main);
-  const { data } = useQuery(MUTATION_FIELDS);
-  const canRetry = data?.__type?.fields?.some((field) => field.name === "retryImage") ?? false;
+  const canRetry = useCanRetry();
   // The upload panel stays mounted on every page, so uploads in flight keep going.
   return (
     <>

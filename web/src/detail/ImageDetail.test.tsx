@@ -60,6 +60,14 @@ function fakeServer(images: Map<string, Typed<ImageDetailData>>, stream = new Su
       const id = operation.variables.id as string;
       if (operation.operationName === "ImageDetail") {
         observer.next({ data: { image: images.get(id) ?? null } });
+      } else if (operation.operationName === "MutationFields") {
+        const fields = ["uploadImage", "deleteImage", "retryImage"].map((name) => ({ __typename: "__Field", name }));
+        observer.next({ data: { __type: { __typename: "__Type", fields } } });
+      } else if (operation.operationName === "RetryImage") {
+        // As the server does: requeued, PENDING, with a fresh attempt count
+        const image = { ...images.get(id)!, status: "PENDING" as const, error: null, attempts: 0 };
+        images.set(id, image);
+        observer.next({ data: { retryImage: { ...card(id, image.filename, "PENDING"), attempts: 0 } } });
       } else if (operation.operationName === "DeleteImage") {
         if (deleteFails.value) {
           observer.error(new TypeError("Failed to fetch"));
@@ -224,5 +232,51 @@ describe("ImageDetail", () => {
     await waitFor(() => expect(within(gallery).getAllByTestId("image-card")).toHaveLength(1));
     expect(within(gallery).queryByText("new.jpg")).toBeNull();
     expect(window.location.hash).toBe("#/");
+  });
+
+  it("offers the original as a download named as it was uploaded", async () => {
+    const images = new Map([["1", detail("1", "rotated.jpg", "COMPLETED")]]);
+    renderWith(fakeServer(images).link, <ImageDetail id="1" />);
+
+    const download = await screen.findByRole("link", { name: "Download the original" });
+    expect(download).toHaveAttribute("href", "/api/images/1/original?download=1");
+    expect(download).toHaveAttribute("download", "rotated.jpg");
+  });
+
+  it("retries a failed image from its page, follows it live, and says when it fails again", async () => {
+    // Given the page of a failed image
+    const failed = { ...detail("1", "truncated.jpg", "FAILED"), error: "cannot decode image: truncated" };
+    const images = new Map([["1", failed]]);
+    const server = fakeServer(images);
+    renderWith(server.link, <ImageDetail id="1" />);
+    expect(await screen.findByText("Processing failed; no renditions.")).toBeInTheDocument();
+    expect(screen.queryByText("Renditions appear once processing completes.")).toBeNull();
+
+    // When Retry is pressed from the keyboard
+    const retry = await screen.findByRole("button", { name: "Retry" });
+    retry.focus();
+    await userEvent.keyboard("{Enter}");
+
+    // Then the image is queued again, and focus moves from the departed button to its status
+    const heading = screen.getByRole("heading", { name: /truncated\.jpg/ });
+    await waitFor(() => expect(heading).toHaveTextContent("pending"));
+    expect(screen.queryByRole("button", { name: "Retry" })).toBeNull();
+    await waitFor(() => expect(screen.getByText("Queued for processing")).toHaveFocus());
+
+    // And while a worker has it, the page shows its stage and progress from the live stream
+    images.set("1", { ...images.get("1")!, status: "PROCESSING" });
+    const processing = update("1", "PROCESSING", card("1", "truncated.jpg", "PROCESSING"));
+    act(() => server.stream.next({ ...processing, progress: 0.4, stage: "decoded" }));
+    expect(await screen.findByText("Processing (decoded)")).toBeInTheDocument();
+    const bar = screen.getByRole("progressbar", { name: "truncated.jpg: processing" });
+    expect(bar).toHaveAttribute("aria-valuenow", "40");
+
+    // And when it fails again, the page says so, not as if Retry had done nothing
+    images.set("1", failed);
+    const again = { ...card("1", "truncated.jpg", "FAILED"), error: failed.error };
+    act(() => server.stream.next({ ...update("1", "FAILED", again), error: failed.error }));
+    expect(await screen.findByText(/^Retried at .*: failed again\.$/)).toBeInTheDocument();
+    expect(heading).toHaveTextContent("failed");
+    expect(screen.getByRole("button", { name: "Retry" })).toBeInTheDocument();
   });
 });

@@ -1,13 +1,16 @@
 import { useMutation, useQuery } from "@apollo/client/react";
-import { useEffect, useRef, useState } from "react";
+import { useEffect, useRef, useState, type MouseEvent, type RefObject } from "react";
 
+import { failedAgain, useRetried, useRetry } from "../gallery/retry";
 import { forgetImage } from "../graphql/forgetImage";
+import { useCanRetry } from "../graphql/optional";
 import { DELETE_IMAGE, IMAGE_DETAIL } from "../graphql/operations";
-import type { ImageDetail as ImageDetailData } from "../graphql/types";
+import type { ImageDetail as ImageDetailData, ImageUpdate } from "../graphql/types";
 import { StatusBadge } from "../gallery/StatusBadge";
 import { useLive } from "../live/LiveUpdates";
 import { useDocumentTitle } from "../routes";
-import { formatBytes, formatSeconds } from "../upload/progress";
+import { ProgressBar } from "../upload/ProgressBar";
+import { formatBytes, formatSeconds, stageLabel } from "../upload/progress";
 import { BackLink } from "./BackLink";
 import { ProgressiveImage } from "./ProgressiveImage";
 
@@ -31,6 +34,7 @@ export function ImageDetail({ id }: { id: string }) {
     // A failed read shows through `error`.
     refetch().catch(() => undefined);
   }, [liveStatus, refetch]);
+  const status = useRef<HTMLParagraphElement>(null);
 
   return (
     <section className="panel detail" aria-labelledby="detail-heading">
@@ -45,6 +49,7 @@ export function ImageDetail({ id }: { id: string }) {
           <h2 id="detail-heading">
             {image.filename} <StatusBadge status={image.status} />
           </h2>
+          <ProcessingStatus image={image} live={live} target={status} />
           <Preview image={image} />
           {image.error && <p className="error" role="alert">{image.error}</p>}
           <div className="detail-columns">
@@ -52,16 +57,75 @@ export function ImageDetail({ id }: { id: string }) {
             <Metadata image={image} />
           </div>
           <Renditions image={image} />
-          <Actions image={image} />
+          <Actions image={image} status={status} />
         </>
       )}
     </section>
   );
 }
 
-/** Download, and Delete: back to the gallery once deleted, or the reason it was not. */
-function Actions({ image }: { image: ImageDetailData }) {
+/**
+ * Where the image is, live: the worker's stage and progress while it is processed, and
+ * whether a retry from this page failed again. Focus comes here from Retry, which leaves.
+ */
+function ProcessingStatus({
+  image,
+  live,
+  target,
+}: {
+  image: ImageDetailData;
+  live?: ImageUpdate;
+  target: RefObject<HTMLParagraphElement | null>;
+}) {
+  const retried = useRetried(image.id);
+  // The stream's event, when it is about the status the page shows.
+  const current = live?.status === image.status ? live : undefined;
+  let text: string;
+  switch (image.status) {
+    case "PENDING":
+      text = "Queued for processing";
+      break;
+    case "PROCESSING":
+      text = `Processing (${stageLabel(current?.stage)})`;
+      break;
+    case "COMPLETED":
+      text = "Processing completed";
+      break;
+    case "FAILED":
+      text = retried ? failedAgain(retried) : "Processing failed";
+      break;
+  }
+  const busy = image.status === "PENDING" || image.status === "PROCESSING";
+  return (
+    <div className="detail-status">
+      {busy && <ProgressBar value={current?.progress ?? 0} label={`${image.filename}: processing`} />}
+      <p ref={target} tabIndex={-1} className="muted" aria-live="polite">
+        {text}
+      </p>
+    </div>
+  );
+}
+
+/** The original's URL that the server answers as a download (Content-Disposition: attachment). */
+function downloadUrl(originalUrl: string): string {
+  return `${originalUrl}${originalUrl.includes("?") ? "&" : "?"}download=1`;
+}
+
+/**
+ * Download; Retry, for a failed image where the server can; Delete: back to the gallery
+ * once deleted, or the reason it was not.
+ */
+function Actions({ image, status }: { image: ImageDetailData; status: RefObject<HTMLElement | null> }) {
   const live = useLive();
+  const canRetry = useCanRetry();
+  const { retry, retrying, error: retryError } = useRetry(image.id);
+  const onRetry = async (event: MouseEvent<HTMLButtonElement>) => {
+    if (retrying) return;
+    const focused = document.activeElement === event.currentTarget;
+    // Requeued, the image is no longer FAILED and the button leaves: focus goes to the
+    // status, which follows the image from here.
+    if ((await retry()) && focused) status.current?.focus();
+  };
   const [remove, { loading: deleting }] = useMutation(DELETE_IMAGE, {
     update: (cache) => forgetImage(cache, image.id),
   });
@@ -81,11 +145,29 @@ function Actions({ image }: { image: ImageDetailData }) {
   return (
     <>
       <p className="actions">
-        <a href={image.originalUrl}>Download the original</a>
+        {/* Same origin, so `download` names the file; the server's header does elsewhere. */}
+        <a href={downloadUrl(image.originalUrl)} download={image.filename}>
+          Download the original
+        </a>
+        {canRetry && image.status === "FAILED" && (
+          <button
+            type="button"
+            // Not `disabled`, which would take focus away from it while the retry runs.
+            aria-disabled={retrying}
+            onClick={(event) => void onRetry(event)}
+          >
+            {retrying ? "Retrying…" : "Retry"}
+          </button>
+        )}
         <button type="button" className="danger" disabled={deleting} onClick={() => void onDelete()}>
           Delete
         </button>
       </p>
+      {retryError && (
+        <p className="error" role="alert">
+          Could not retry {image.filename}: {retryError.message}
+        </p>
+      )}
       {failure && (
         <p className="error" role="alert">
           Could not delete {image.filename}: {failure}
@@ -175,7 +257,11 @@ function Metadata({ image }: { image: ImageDetailData }) {
 }
 
 function Renditions({ image }: { image: ImageDetailData }) {
-  if (image.renditions.length === 0) return <p className="muted">Renditions appear once processing completes.</p>;
+  if (image.renditions.length === 0) {
+    // A failed image gets none by waiting; only a retry can make them.
+    if (image.status === "FAILED") return <p className="muted">Processing failed; no renditions.</p>;
+    return <p className="muted">Renditions appear once processing completes.</p>;
+  }
   return (
     <div className="table-wrap">
       <table>

@@ -1,9 +1,9 @@
-import { useMutation } from "@apollo/client/react";
+import { useLayoutEffect, useRef } from "react";
 
 import { ProgressiveImage } from "../detail/ProgressiveImage";
-import { RETRY_IMAGE } from "../graphql/optional";
 import type { ImageCard as ImageCardData, ImageUpdate } from "../graphql/types";
 import { ProgressBar } from "../upload/ProgressBar";
+import { failedAgain, useRetry } from "./retry";
 import { StatusBadge } from "./StatusBadge";
 
 interface Props {
@@ -13,8 +13,16 @@ interface Props {
 }
 
 export function ImageCard({ image, live, canRetry }: Props) {
-  const [retry, { loading: retrying, error: retryError }] = useMutation(RETRY_IMAGE);
+  const { retry, retrying, error: retryError, retried } = useRetry(image.id);
   const busy = image.status === "PENDING" || image.status === "PROCESSING";
+  // Retry leaves with the FAILED status it was for: the card that held it, if it held focus,
+  // gets focus on its link, which names the new status.
+  const focusAfterRetry = useRef<HTMLElement | null>(null);
+  useLayoutEffect(() => {
+    if (image.status === "FAILED" || !focusAfterRetry.current) return;
+    focusAfterRetry.current.querySelector<HTMLElement>(".card-link")?.focus();
+    focusAfterRetry.current = null;
+  }, [image.status]);
   return (
     <li className="card" data-testid="image-card" data-status={image.status}>
       <a className="card-link" href={`#/images/${image.id}`} aria-label={`${image.filename}, ${image.status.toLowerCase()}`}>
@@ -42,18 +50,31 @@ export function ImageCard({ image, live, canRetry }: Props) {
       {image.status === "FAILED" && (
         <div className="card-error">
           <p role="note">{image.error ?? "Processing failed."}</p>
+          {retried && <p className="muted">{failedAgain(retried)}</p>}
           {canRetry && (
             <button
               type="button"
               aria-label={`${retrying ? "Retrying" : "Retry"} ${image.filename}`}
-              disabled={retrying}
-              // A failure shows through `retryError`.
-              onClick={() => retry({ variables: { id: image.id } }).catch(() => undefined)}
+              // Not `disabled`, which would take focus away from it while the retry runs.
+              aria-disabled={retrying}
+              onClick={(event) => {
+                if (retrying) return;
+                const focused = document.activeElement === event.currentTarget;
+                focusAfterRetry.current = focused ? event.currentTarget.closest("li") : null;
+                // A failure shows through `retryError`, and the button keeps focus.
+                void retry().then((requeued) => {
+                  if (!requeued) focusAfterRetry.current = null;
+                });
+              }}
             >
               {retrying ? "Retrying…" : "Retry"}
             </button>
           )}
-          {retryError && <p className="error">{retryError.message}</p>}
+          {retryError && (
+            <p className="error" role="alert">
+              {retryError.message}
+            </p>
+          )}
         </div>
       )}
     </li>

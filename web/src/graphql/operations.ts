@@ -9,6 +9,7 @@ import type {
   ImagesVars,
   ImageUpdatesData,
   ImageUpdatesVars,
+  LimitsData,
   MutationFieldsData,
   StatsData,
   StatsVars,
@@ -151,6 +152,17 @@ export const STATS: TypedDocumentNode<StatsData, StatsVars> = gql`
   }
 `;
 
+// What the server accepts: the upload panel refuses a file over them before sending it.
+export const LIMITS: TypedDocumentNode<LimitsData, Record<string, never>> = gql`
+  query Limits {
+    limits {
+      maxUploadBytes
+      maxImagePixels
+      maxFilesPerRequest
+    }
+  }
+`;
+
 // Which mutations this server has: the Retry button appears only where `retryImage` exists.
 export const MUTATION_FIELDS: TypedDocumentNode<MutationFieldsData, Record<string, never>> = gql`
   query MutationFields {
@@ -169,5 +181,6 @@ export const ALL_OPERATIONS = {
   DELETE_IMAGE,
   IMAGE_UPDATES,
   STATS,
+  LIMITS,
   MUTATION_FIELDS,
 };

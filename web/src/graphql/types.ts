@@ -120,6 +120,16 @@ export interface StatsVars {
   throughputMinutes: number;
 }
 
+/** What the server accepts in an upload (its MAX_UPLOAD_BYTES and so on). */
+export interface Limits {
+  maxUploadBytes: number;
+  maxImagePixels: number;
+  maxFilesPerRequest: number;
+}
+export interface LimitsData {
+  limits: Limits;
+}
+
 export interface MutationFieldsData {
   __type: { fields: { name: string }[] | null } | null;
 }

@@ -1,11 +1,12 @@
 import { ApolloClient, ApolloLink, InMemoryCache } from "@apollo/client";
 import { CombinedGraphQLErrors, ServerError } from "@apollo/client/errors";
 import { ApolloProvider } from "@apollo/client/react";
-import { render, screen, waitFor, within } from "@testing-library/react";
+import { act, render, screen, waitFor, within } from "@testing-library/react";
 import userEvent from "@testing-library/user-event";
 import { Observable } from "rxjs";
 import { describe, expect, it } from "vitest";
 
+import type { Limits } from "../graphql/types";
 import { imageCard as card, imageUpdate as update } from "../test/images";
 import { UploadPanel } from "./UploadPanel";
 
@@ -78,6 +79,39 @@ function unknownImage(error: "as an error" | "as a result", server = fakeServer(
       }
     });
   }).concat(server);
+}
+
+/** In front of `server`: answers the Limits query, and records the name of each file sent. */
+function withLimits(limits: Limits, sent: string[], server = fakeServer()): ApolloLink {
+  return new ApolloLink((operation, forward) => {
+    if (operation.operationName === "Limits") {
+      return new Observable((observer) => {
+        observer.next({ data: { limits: { __typename: "Limits", ...limits } } });
+        observer.complete();
+      });
+    }
+    if (operation.operationName === "UploadImage") sent.push((operation.variables.file as File).name);
+    return forward(operation);
+  }).concat(server);
+}
+
+/** In front of `server`: uploads are answered only once `release` is called. */
+function heldUploads(server = fakeServer()): { link: ApolloLink; release: () => void } {
+  const waiting: (() => void)[] = [];
+  const link = new ApolloLink((operation, forward) => {
+    if (operation.operationName !== "UploadImage") return forward(operation);
+    return new Observable((observer) => {
+      waiting.push(() => forward(operation).subscribe(observer));
+    });
+  }).concat(server);
+  return { link, release: () => waiting.splice(0).forEach((answer) => answer()) };
+}
+
+/** Whether the page, asked to unload now, would ask the person first. */
+function leavingAsksFirst(): boolean {
+  const event = new Event("beforeunload", { cancelable: true });
+  window.dispatchEvent(event);
+  return event.defaultPrevented;
 }
 
 function renderPanel(link: ApolloLink = fakeServer()) {
@@ -215,6 +249,65 @@ describe("UploadPanel", () => {
       expect(within(list).queryByText("Queued for processing")).toBeNull();
     },
   );
+
+  it("refuses a file over the server's size limit as it is added, sending none of it", async () => {
+    // Given a server whose limit is 1 KiB
+    const sent: string[] = [];
+    renderPanel(withLimits({ maxUploadBytes: 1024, maxImagePixels: 50_000_000, maxFilesPerRequest: 20 }, sent));
+    const zone = screen.getByRole("button", { name: /Drop images here/ });
+    await waitFor(() => expect(zone).toHaveTextContent("each up to 1 KiB and 50 megapixels"));
+
+    // When a file over it is chosen beside one under it
+    await userEvent.upload(screen.getByTestId("file-input"), [
+      new File([new Uint8Array(1025)], "big.jpg", { type: "image/jpeg" }),
+      new File([new Uint8Array(1024)], "small.jpg", { type: "image/jpeg" }),
+    ]);
+
+    // Then the large one is refused at once, in the server's words, and never sent
+    const list = screen.getByRole("list", { name: "Uploads" });
+    const big = within(list).getByText("big.jpg").closest("li")!;
+    expect(within(big).getByRole("alert")).toHaveTextContent("Rejected: file is larger than the 1 KiB limit");
+    expect(await within(list).findByText(/Done/)).toBeInTheDocument();
+    expect(sent).toEqual(["small.jpg"]);
+  });
+
+  it("asks before the page is left while files wait or upload, and only then", async () => {
+    // Given a server that has not answered the uploads yet
+    const server = heldUploads();
+    renderPanel(server.link);
+    expect(leavingAsksFirst()).toBe(false);
+    const files = Array.from({ length: 5 }, (_, i) => new File(["jpeg"], `p${i}.jpg`, { type: "image/jpeg" }));
+    await userEvent.upload(screen.getByTestId("file-input"), files);
+
+    // Then leaving the page would drop them: the browser is told to ask
+    const list = screen.getByRole("list", { name: "Uploads" });
+    await waitFor(() => expect(within(list).getAllByText("Waiting to upload")).toHaveLength(2));
+    expect(leavingAsksFirst()).toBe(true);
+
+    // And once every file is sent, leaving asks nothing
+    await waitFor(() => {
+      act(() => server.release());
+      expect(within(list).getAllByText(/^Done/)).toHaveLength(5);
+    });
+    expect(leavingAsksFirst()).toBe(false);
+  });
+
+  it("keeps focus in the row when Try again, once pressed, leaves", async () => {
+    renderPanel(failingFirst([httpError(503, "storage is unavailable; try again")]));
+    await userEvent.upload(screen.getByTestId("file-input"), [new File(["jpeg"], "cat.jpg", { type: "image/jpeg" })]);
+    const list = screen.getByRole("list", { name: "Uploads" });
+    const tryAgain = await within(list).findByRole("button", { name: "Try again to upload cat.jpg" });
+
+    // When Try again is pressed from the keyboard
+    tryAgain.focus();
+    await userEvent.keyboard("{Enter}");
+
+    // Then focus is on the row's status, which says how the file is doing now
+    expect(await within(list).findByText(/Done/)).toBeInTheDocument();
+    expect(tryAgain).not.toBeInTheDocument();
+    expect(document.activeElement).toHaveClass("upload-status");
+    expect(document.activeElement).toHaveTextContent("Done");
+  });
 
   it("opens the file picker from a focusable drop zone", async () => {
     renderPanel();

@@ -2,9 +2,10 @@ import { useApolloClient } from "@apollo/client/react";
 import { useCallback, useEffect, useReducer, useRef, useState, type DragEvent } from "react";
 
 import { UPLOAD_IMAGE } from "../graphql/operations";
-import type { ImageUpdate } from "../graphql/types";
+import type { ImageUpdate, Limits } from "../graphql/types";
 import type { UploadProgress } from "../xhrFetch";
 import { isFinal } from "../graphql/types";
+import { formatLimitBytes, pixelLimit, sizeRefusal, useUploadLimits } from "./limits";
 import { isTemporaryFailure, rejectionMessage, type UploadState } from "./progress";
 import { UploadRow } from "./UploadRow";
 import { WatchGroups } from "./watchGroups";
@@ -13,7 +14,7 @@ import { WatchGroups } from "./watchGroups";
 const PARALLEL_UPLOADS = 3;
 
 type Action =
-  | { type: "add"; files: File[] }
+  | { type: "add"; files: File[]; limits?: Limits }
   | { type: "start"; key: string }
   | { type: "sent"; key: string; progress: UploadProgress }
   | { type: "accepted"; key: string; id: string }
@@ -32,13 +33,12 @@ function sequence(key: string): number {
 
 function uploadsReducer(state: UploadState[], action: Action): UploadState[] {
   if (action.type === "add") {
-    const added = action.files.map<UploadState>((file) => ({
-      key: `u${++nextKey}`,
-      file,
-      phase: "queued",
-      sentBytes: 0,
-      totalBytes: file.size,
-    }));
+    const added = action.files.map<UploadState>((file) => {
+      const row: UploadState = { key: `u${++nextKey}`, file, phase: "queued", sentBytes: 0, totalBytes: file.size };
+      // Over the server's limit: refused here, as the server would after every byte was sent.
+      const refusal = sizeRefusal(file, action.limits);
+      return refusal ? { ...row, phase: "rejected", message: refusal } : row;
+    });
     return [...added, ...state];
   }
   return state.map((item) => {
@@ -100,12 +100,36 @@ export function UploadPanel() {
   // Keys already handed to `send`: effects may run twice (StrictMode) before state catches up.
   const started = useRef(new Set<string>());
 
+  const limits = useUploadLimits();
+  // Read when a file is added or sent: the limits may arrive while files are on their way.
+  const limitsNow = useRef(limits);
+  limitsNow.current = limits;
+
   const add = useCallback((files: FileList | File[] | null) => {
-    if (files && files.length > 0) dispatch({ type: "add", files: Array.from(files) });
+    if (files && files.length > 0) dispatch({ type: "add", files: Array.from(files), limits: limitsNow.current });
   }, []);
+
+  // Leaving the page drops the files not sent yet, and nothing would say which: ask first.
+  const toSend = uploads.some((u) => u.phase === "queued" || u.phase === "uploading");
+  useEffect(() => {
+    if (!toSend) return;
+    const confirmLeaving = (event: BeforeUnloadEvent) => {
+      event.preventDefault();
+      // Browsers before preventDefault() was honoured here (Chrome < 119) need this.
+      event.returnValue = "";
+    };
+    window.addEventListener("beforeunload", confirmLeaving);
+    return () => window.removeEventListener("beforeunload", confirmLeaving);
+  }, [toSend]);
 
   const send = useCallback(
     async (item: UploadState) => {
+      // Queued before the limits were known.
+      const refusal = sizeRefusal(item.file, limitsNow.current);
+      if (refusal) {
+        dispatch({ type: "rejected", key: item.key, message: refusal });
+        return;
+      }
       dispatch({ type: "start", key: item.key });
       try {
         const result = await client.mutate({
@@ -125,7 +149,8 @@ export function UploadPanel() {
         } else dispatch({ type: "rejected", key: item.key, message: "the server returned no image" });
       } catch (error) {
         const type = isTemporaryFailure(error) ? "unsent" : "rejected";
-        dispatch({ type, key: item.key, message: rejectionMessage(error, item.file.name) });
+        const tooLarge = sizeRefusal(item.file, limitsNow.current);
+        dispatch({ type, key: item.key, message: rejectionMessage(error, item.file.name, tooLarge) });
       }
     },
     [client],
@@ -174,7 +199,10 @@ export function UploadPanel() {
         onDrop={onDrop}
       >
         <strong>Drop images here</strong>
-        <span>or press to choose files (JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF, HEIC)</span>
+        <span>
+          or press to choose files (JPEG, PNG, WebP, GIF, TIFF, BMP, AVIF, HEIC)
+          {limits && `, each up to ${formatLimitBytes(limits.maxUploadBytes)} and ${pixelLimit(limits)}`}
+        </span>
       </button>
       <input
         ref={input}

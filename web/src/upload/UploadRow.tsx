@@ -1,3 +1,5 @@
+import { useRef } from "react";
+
 import type { ImageUpdate } from "../graphql/types";
 import { ProgressBar } from "./ProgressBar";
 import { combinedProgress, formatBytes, phaseLabel, type UploadState } from "./progress";
@@ -16,6 +18,7 @@ export function UploadRow({ state, update: latest, onTryAgain }: Props) {
   const update = state.phase === "processing" ? latest : undefined;
   const label = phaseLabel(state, update);
   const bad = BAD_PHASES.has(state.phase);
+  const status = useRef<HTMLParagraphElement>(null);
   return (
     <li className={`upload-row ${state.phase}`}>
       <div className="upload-row-head">
@@ -32,6 +35,9 @@ export function UploadRow({ state, update: latest, onTryAgain }: Props) {
       {/* One live region for the row's whole life, so each new status is announced; not
           while bytes go out, which would be a new announcement for every few KB. */}
       <p
+        ref={status}
+        // Where focus goes from Try again, which leaves once pressed.
+        tabIndex={-1}
         className={bad ? "upload-status error" : "upload-status"}
         role={bad ? "alert" : undefined}
         aria-live="polite"
@@ -46,7 +52,14 @@ export function UploadRow({ state, update: latest, onTryAgain }: Props) {
         )}
       </p>
       {state.phase === "unsent" && onTryAgain && (
-        <button type="button" aria-label={`Try again to upload ${state.file.name}`} onClick={() => onTryAgain(state.key)}>
+        <button
+          type="button"
+          aria-label={`Try again to upload ${state.file.name}`}
+          onClick={() => {
+            status.current?.focus();
+            onTryAgain(state.key);
+          }}
+        >
           Try again
         </button>
       )}

@@ -44,9 +44,9 @@ describe("rejectionMessage", () => {
 
   it("drops the file name the server puts in front of the reason", () => {
     const error = new CombinedGraphQLErrors({
-      errors: [{ message: "big.jpg: file is larger than the limit of 10 bytes" }],
+      errors: [{ message: "big.jpg: file is larger than the 25 MiB limit" }],
     });
-    expect(rejectionMessage(error, "big.jpg")).toBe("file is larger than the limit of 10 bytes");
+    expect(rejectionMessage(error, "big.jpg")).toBe("file is larger than the 25 MiB limit");
   });
 
   it("explains a request the server cut off for its size", () => {
@@ -74,8 +74,23 @@ describe("a request the server refused", () => {
     expect(rejectionMessage(httpError(400, graphqlRefusal), "cat.jpg")).toBe(
       "invalid multipart form: at most 20 files per request",
     );
-    const tooLarge = JSON.stringify({ error: "request body is larger than the limit of 10 bytes", errors: [] });
-    expect(rejectionMessage(httpError(413, tooLarge), "cat.jpg")).toBe("request body is larger than the limit of 10 bytes");
+    const tooLarge = JSON.stringify({ error: "request body is larger than the 1 MiB limit", errors: [] });
+    expect(rejectionMessage(httpError(413, tooLarge), "cat.jpg")).toBe("request body is larger than the 1 MiB limit");
+  });
+
+  it("is the file over the per-file limit when a 413 came for a file known to be over it", () => {
+    // The body cap's own words are about a request sized for a batch of files
+    const cap = JSON.stringify({
+      error: "request body is larger than the 501.2 MiB limit (20 files of at most 25 MiB each)",
+    });
+    const perFile = "file is larger than the 25 MiB limit";
+    expect(rejectionMessage(httpError(413, cap), "big.jpg", perFile)).toBe(perFile);
+    const status413 = Object.assign(new Error("Response not successful: Received status code 413"), { statusCode: 413 });
+    expect(rejectionMessage(status413, "big.jpg", perFile)).toBe(perFile);
+    // Only for a 413: a file refused for another reason keeps that reason
+    expect(rejectionMessage(httpError(503, "storage is unavailable; try again"), "big.jpg", perFile)).toBe(
+      "storage is unavailable; try again",
+    );
   });
 
   it("is explained by its status when the body is a proxy's page or empty", () => {

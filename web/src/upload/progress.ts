@@ -74,7 +74,8 @@ export function phaseLabel(state: UploadState, update?: ImageUpdate): string {
   }
 }
 
-function stageLabel(stage: string | null | undefined): string {
+/** A worker's stage as the person reads it: "starting", "decoded", "made thumb". */
+export function stageLabel(stage: string | null | undefined): string {
   if (!stage) return "starting";
   if (stage.startsWith("rendition:")) return `made ${stage.slice("rendition:".length)}`;
   return stage;
@@ -84,8 +85,13 @@ function stageLabel(stage: string | null | undefined): string {
  * What to tell the person about a file the server refused or could not take. The server's
  * messages are "<filename>: <reason>"; the file name is already on the row, so show the
  * reason. A refused request (an HTTP error status) says why in its body.
+ *
+ * `tooLarge` is what to say of a 413 instead: the panel sends one file per request, so a
+ * request too large for the server's body cap is that file over the per-file limit (the
+ * cap's own message is about the request, sized for a batch of files).
  */
-export function rejectionMessage(error: unknown, filename: string): string {
+export function rejectionMessage(error: unknown, filename: string, tooLarge?: string): string {
+  if (tooLarge !== undefined && httpStatus(error) === 413) return tooLarge;
   if (CombinedGraphQLErrors.is(error) && error.errors.length > 0) {
     const first = error.errors[0];
     const reason = first.extensions?.reason;
@@ -98,12 +104,17 @@ export function rejectionMessage(error: unknown, filename: string): string {
     if (message) return message;
   }
   if (error instanceof Error) {
-    const status = (error as { statusCode?: number }).statusCode;
+    const status = httpStatus(error);
     if (status === 413) return "too large for the server";
     if (status !== undefined) return `the server answered with status ${status}`;
     return error.message;
   }
   return String(error);
+}
+
+function httpStatus(error: unknown): number | undefined {
+  if (ServerError.is(error)) return error.statusCode;
+  return error instanceof Error ? (error as { statusCode?: number }).statusCode : undefined;
 }
 
 const MAX_MESSAGE_LENGTH = 300;
