@@ -11,7 +11,7 @@ describe("an upload's single progress bar", () => {
     const uploading: UploadState = { key: "a", file, phase: "uploading", sentBytes: 2000, totalBytes: 4000 };
     const { rerender } = render(<ul>{<UploadRow state={uploading} />}</ul>);
     expect(screen.getByRole("progressbar")).toHaveAttribute("aria-valuenow", "25");
-    expect(screen.getByText(/Uploading 2.0 KB of 3.9 KB/)).toBeInTheDocument();
+    expect(screen.getByText(/Uploading 2.0 KiB of 3.9 KiB/)).toBeInTheDocument();
 
     const processing: UploadState = { ...uploading, phase: "processing", id: "9", sentBytes: 4000 };
     rerender(

@@ -29,7 +29,7 @@ describe("one bar for bytes sent and then processing", () => {
       "Processing (made small)",
     );
     expect(phaseLabel({ ...base, phase: "uploading", sentBytes: 512, totalBytes: 2048 })).toBe(
-      "Uploading 512 B of 2.0 KB",
+      "Uploading 512 B of 2.0 KiB",
     );
   });
 });
