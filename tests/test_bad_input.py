@@ -574,11 +574,11 @@ def test_a_bad_listing_query_gets_400_naming_only_the_wrong_parameters(
 def test_a_rest_upload_without_an_image_file_gets_400_and_stores_nothing(
     api: Api, send: Any
 ) -> None:
-    before = api.stored_files()
+    before = api.stored_originals()
     response = send(api.http)
     assert response.status_code == 400, response.text
     assert response.json()["error"] == "send the image as multipart/form-data field 'image'"
-    assert api.stored_files() == before
+    assert api.stored_originals() == before
 
 
 @pytest.mark.parametrize("text_value_first", [False, True], ids=["file first", "text first"])
@@ -647,7 +647,7 @@ def test_a_body_over_the_request_cap_gets_413_declared_or_streamed(
     api: Api, path: str, headers: dict[str, str], field: str, files: int, refusal: str
 ) -> None:
     cap_bytes = files * (TEST_MAX_UPLOAD_BYTES + 64 * 1024)
-    before = api.stored_files()
+    before = api.stored_originals()
 
     # Declared: refused from the headers alone, before any of the body is sent
     host, port = api.base_url.removeprefix("http://").split(":")
@@ -679,7 +679,7 @@ def test_a_body_over_the_request_cap_gets_413_declared_or_streamed(
     assert streamed.status_code == 413, streamed.text
     assert streamed.json() == {"error": refusal, "errors": [{"message": refusal}]}
     # And nothing was kept, and the server goes on serving
-    assert api.stored_files() == before
+    assert api.stored_originals() == before
     assert api.http.get("/healthz").status_code == 200
 
 
