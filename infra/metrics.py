@@ -38,6 +38,18 @@ QUEUE_CONSUMERS = Gauge(
     ["queue"],
 )
 
+# The transactional outbox: set by server/metrics.py when /metrics is scraped.
+OUTBOX_PENDING = Gauge(
+    "imagequeue_outbox_pending",
+    "Jobs committed with their image and not yet confirmed by the broker (job_outbox "
+    "entries, every server's together). NaN when the database cannot be read.",
+)
+OUTBOX_OLDEST_AGE_SECONDS = Gauge(
+    "imagequeue_outbox_oldest_age_seconds",
+    "Age of the oldest job waiting in the outbox; 0 when none waits, NaN when the database "
+    "cannot be read.",
+)
+
 # Live updates: moved by server/events/hub.py.
 SUBSCRIPTIONS_ACTIVE = Gauge(
     "imagequeue_subscriptions_active", "GraphQL subscriptions open on this server."
@@ -97,6 +109,8 @@ __all__ = [
     "JOBS_FAILED",
     "JOBS_PROCESSED",
     "JOBS_RETRIED",
+    "OUTBOX_OLDEST_AGE_SECONDS",
+    "OUTBOX_PENDING",
     "PROCESSING_SECONDS",
     "QUEUE_CONSUMERS",
     "QUEUE_MESSAGES",

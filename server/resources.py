@@ -18,6 +18,7 @@ from infra.settings import Settings
 from infra.storage import Storage, open_storage
 from server.events.hub import EventHub
 from server.events.listener import EventListener
+from server.file_deleter import FileDeleter
 from server.job_publisher import JobPublisher
 from server.outbox_relay import OutboxRelay
 from server.service import ImageService
@@ -77,11 +78,15 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         staging_sweeper = StagingSweeper(storage=storage, job_timeout_s=settings.job_timeout_s)
         staging_sweeper.start()
         stack.push_async_callback(staging_sweeper.stop)
+        file_deleter = FileDeleter(pool=pool, storage=storage)
+        file_deleter.start()
+        stack.push_async_callback(file_deleter.stop)
         service = ImageService(
             pool=pool,
             storage=storage,
             relay=relay,
             events=events,
+            files=file_deleter,
             max_upload_bytes=settings.max_upload_bytes,
             max_image_pixels=settings.max_image_pixels,
             max_files_per_request=settings.max_files_per_request,

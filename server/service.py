@@ -19,6 +19,7 @@ from infra.broker.events import EventPublisher
 from infra.broker.messages import ImageEvent
 from infra.db import images, outbox
 from infra.db.availability import DATABASE_UNAVAILABLE
+from infra.db.file_deletions import FileDeletion
 from infra.db.images import ImageRecord, ImageStatus
 from infra.db.text import without_control_characters
 from infra.image_formats import (
@@ -31,11 +32,10 @@ from infra.image_formats import (
 from infra.metrics import UPLOADS
 from infra.renditions import (
     RenditionSpec,
-    rendition_prefix,
     renditions_to_json,
-    thumbnail_key_for,
 )
 from infra.storage import Storage, StorageError, UploadTooLarge
+from server.file_deleter import FileDeleter
 from server.outbox_relay import OutboxRelay
 
 log = logging.getLogger(__name__)
@@ -106,6 +106,7 @@ class ImageService:
         storage: Storage,
         relay: OutboxRelay,
         events: EventPublisher,
+        files: FileDeleter,
         max_upload_bytes: int,
         max_image_pixels: int,
         max_files_per_request: int,
@@ -116,6 +117,7 @@ class ImageService:
         self._storage = storage
         self._relay = relay
         self._events = events
+        self._files = files
         self.max_image_pixels = max_image_pixels
 
     async def upload(
@@ -263,24 +265,29 @@ class ImageService:
             )
 
     async def delete(self, image_id: int) -> bool:
-        """Remove the row, announce DELETED, then remove every file of the image.
+        """Remove the row (recording its files in the same statement), announce DELETED,
+        then remove every file of the image.
 
-        False when there was no such image.
+        True once the row is gone, whatever storage says: a file storage refuses to let go
+        stays recorded, and the file deleter retries it. False when there was no such image.
         """
         with database_errors("deleting an image"):
-            record = await images.delete(self._pool, image_id)
+            record = await images.delete(
+                self._pool, image_id, files_retry_after_s=self._files.retry_after_s
+            )
         if record is None:
             return False
         await self._publish_deleted(image_id)
-        keys = [record.original_path, thumbnail_key_for(record.original_path)]
-        if record.thumbnail_path:
-            keys.append(record.thumbnail_path)
-        keys.extend(rendition["key"] for rendition in record.renditions)
-        # Also whatever a worker wrote but never recorded (it crashed before the update).
-        prefix = rendition_prefix(record.original_path)
-        keys.extend(await asyncio.to_thread(lambda: list(self._storage.iter_keys(prefix))))
-        for key in dict.fromkeys(keys):
-            await asyncio.to_thread(self._storage.delete, key)
+        try:
+            await self._files.remove(FileDeletion.of_image(record))
+        except Exception as exc:
+            # The database went away since the delete: the entry is kept, and is retried.
+            log.warning(
+                "could not finish removing a deleted image's files; will retry (%s: %s)",
+                type(exc).__name__,
+                exc,
+                extra={"image_id": image_id},
+            )
         log.info("image deleted", extra={"image_id": image_id})
         return True
 

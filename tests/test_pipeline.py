@@ -245,6 +245,9 @@ def test_delete_removes_the_row_and_every_file(api: Api) -> None:
     assert deleted["data"]["deleteImage"] is True
     assert api.image(image["id"]) is None
     assert not any(path.exists() for path in added)
+    # nor the image's own renditions folder, left empty
+    folders = {path.parent for path in added if path.parent.parent.name == "renditions"}
+    assert len(folders) == 1 and not any(folder.exists() for folder in folders)
     again = api.graphql("mutation($id: ID!) { deleteImage(id: $id) }", {"id": image["id"]})
     assert again["data"]["deleteImage"] is False
 

@@ -184,9 +184,13 @@ async def claim_for_processing(
 ) -> ImageRecord | None:
     """Move a pending image to processing and count the attempt.
 
+    ``stale_after_s`` is how long this claim holds: the claiming worker's job time limit
+    plus grace. The row keeps its end (``processing_deadline_at``), which the stuck sweeper
+    honours, since only the worker knows its time limit.
     An image already in processing is taken over only when ``take_over`` (the broker
-    redelivered the job: its last holder is gone) or when its claim is older than
-    ``stale_after_s``; a second copy of a job in flight is not processed twice.
+    redelivered the job: its last holder is gone) or when its claim has run out (rows
+    claimed before deadlines were kept: started more than ``stale_after_s`` ago); a second
+    copy of a job in flight is not processed twice.
     With ``original_key``, only an image whose ``original_path`` is that key (leading
     ``/`` aside) is claimed. Returns None when the image is gone, final, held elsewhere or
     not that original's.
@@ -194,11 +198,13 @@ async def claim_for_processing(
     row = await db.fetchrow(
         f"""
         UPDATE images
-        SET status = 'processing', started_at = now(), attempts = attempts + 1
+        SET status = 'processing', started_at = now(), attempts = attempts + 1,
+            processing_deadline_at = now() + make_interval(secs => $3)
         WHERE id = $1 AND (
             status = 'pending'
             OR (status = 'processing'
-                AND ($2 OR started_at < now() - make_interval(secs => $3)))
+                AND ($2 OR coalesce(processing_deadline_at,
+                                    started_at + make_interval(secs => $3)) < now()))
         ) AND ($4::text IS NULL OR ltrim(original_path, '/') = $4::text)
         RETURNING {COLUMNS}
         """,
@@ -233,7 +239,7 @@ async def requeue_failed(db: Executor, image_id: int) -> ImageRecord | None:
         f"""
         UPDATE images
         SET status = 'pending', attempts = 0, error = NULL, started_at = NULL,
-            processed_at = NULL
+            processed_at = NULL, requeued_at = now()
         WHERE id = $1 AND status = 'failed'
         RETURNING {COLUMNS}
         """,
@@ -243,13 +249,52 @@ async def requeue_failed(db: Executor, image_id: int) -> ImageRecord | None:
 
 
 async def release_stuck(db: Executor, *, stuck_after_s: float, limit: int) -> list[ImageRecord]:
-    """Images whose worker vanished mid-job (processing for too long), back to pending."""
+    """Images whose worker vanished mid-job, back to pending.
+
+    An image counts as stuck once it has been in processing for ``stuck_after_s`` and its
+    claim's own deadline (the claiming worker's time limit plus grace) has passed too: a
+    worker allowed a longer job than ``stuck_after_s`` is not robbed of a valid render.
+    """
     rows = await db.fetch(
         f"""
-        UPDATE images SET status = 'pending', error = 'worker lost; requeued'
+        UPDATE images
+        SET status = 'pending', error = 'worker lost; requeued', requeued_at = now()
         WHERE id IN (
             SELECT id FROM images
-            WHERE status = 'processing' AND started_at < now() - make_interval(secs => $1)
+            WHERE status = 'processing'
+                AND started_at < now() - make_interval(secs => $1)
+                AND (processing_deadline_at IS NULL OR processing_deadline_at < now())
+            ORDER BY id LIMIT $2
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING {COLUMNS}
+        """,
+        stuck_after_s,
+        limit,
+    )
+    return [ImageRecord.from_row(row) for row in rows]
+
+
+async def requeue_lost_pending(
+    db: Executor, *, stuck_after_s: float, limit: int
+) -> list[ImageRecord]:
+    """Pending images whose job seems lost: marked as queued again, for the caller to enqueue.
+
+    A pending image with no outbox entry has had its job published (or it came from a
+    producer that publishes its own). It seems lost when nothing has happened to the image
+    for ``stuck_after_s``: not uploaded, claimed, retried or queued again in that time. A
+    job that is only slow to come (a long queue) gets a duplicate at most once per
+    ``stuck_after_s``, which the worker's claim makes harmless.
+    """
+    rows = await db.fetch(
+        f"""
+        UPDATE images SET requeued_at = now()
+        WHERE id IN (
+            SELECT id FROM images
+            WHERE status = 'pending'
+                AND greatest(created_at, started_at, requeued_at)
+                    < now() - make_interval(secs => $1)
+                AND NOT EXISTS (SELECT 1 FROM job_outbox WHERE image_id = images.id)
             ORDER BY id LIMIT $2
             FOR UPDATE SKIP LOCKED
         )
@@ -306,14 +351,28 @@ TOMBSTONE_RETENTION = timedelta(days=7)
 worth catching up on."""
 
 
-async def delete(db: Executor, image_id: int) -> ImageRecord | None:
-    """Remove the row and leave its tombstone, in one statement; prune old tombstones."""
+async def delete(
+    db: Executor, image_id: int, *, files_retry_after_s: float = 60.0
+) -> ImageRecord | None:
+    """Remove the row, leave its tombstone and its ``file_deletions`` entry, in one
+    statement; prune old tombstones.
+
+    The entry is not due before ``files_retry_after_s``: the caller removes the files at
+    once and the entry with them; the file deleter takes over only if that failed.
+    """
     row = await db.fetchrow(
         f"""
         WITH gone AS (
             DELETE FROM images WHERE id = $1 RETURNING {COLUMNS}
         ), tombstone AS (
             INSERT INTO deleted_images (image_id) SELECT id FROM gone
+            ON CONFLICT (image_id) DO NOTHING
+        ), files AS (
+            INSERT INTO file_deletions
+                (image_id, original_path, thumbnail_path, renditions, not_before)
+            SELECT id, original_path, thumbnail_path, renditions,
+                   now() + make_interval(secs => $3)
+            FROM gone
             ON CONFLICT (image_id) DO NOTHING
         ), pruned AS (
             DELETE FROM deleted_images WHERE deleted_at < now() - $2::interval
@@ -322,6 +381,7 @@ async def delete(db: Executor, image_id: int) -> ImageRecord | None:
         """,
         image_id,
         TOMBSTONE_RETENTION,
+        files_retry_after_s,
     )
     return ImageRecord.from_row(row) if row else None
 

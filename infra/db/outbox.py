@@ -119,3 +119,16 @@ async def requeue_failed(
         if record is not None:
             await enqueue(connection, record.id, job)
     return record
+
+
+async def backlog(db: Executor) -> tuple[int, float]:
+    """(entries waiting, age in seconds of the oldest; 0 when none)."""
+    row = await db.fetchrow(
+        """
+        SELECT count(*) AS entries,
+               coalesce(extract(epoch FROM now() - min(created_at)), 0)::float8 AS oldest_s
+        FROM job_outbox
+        """
+    )
+    assert row is not None
+    return int(row["entries"]), float(row["oldest_s"])

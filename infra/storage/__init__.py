@@ -100,6 +100,13 @@ class Storage(abc.ABC):
     def iter_keys(self, prefix: str) -> Iterator[str]:
         raise NotImplementedError
 
+    def remove_folder_if_empty(self, prefix: str) -> None:
+        """Remove the folder ``prefix`` names once its last key is gone.
+
+        Nothing to do here: keys without folders (object storage) leave none behind.
+        """
+        return None
+
 
 def open_storage(storage_dir: Path) -> Storage:
     from infra.storage.local import LocalStorage

@@ -183,3 +183,13 @@ class LocalStorage(Storage):
         for path in sorted(base.rglob("*")):
             if path.is_file():
                 yield path.relative_to(self.root).as_posix()
+
+    def remove_folder_if_empty(self, prefix: str) -> None:
+        try:
+            self._path(prefix).rmdir()
+        except (FileNotFoundError, NotADirectoryError):
+            pass
+        except OSError as exc:
+            # Not empty too: a file written since the keys were listed (a worker still
+            # rendering a deleted image) is then found and removed by the next try.
+            raise StorageError(f"cannot remove {prefix}: {_reason(exc)}") from exc
