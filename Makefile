@@ -67,6 +67,7 @@ bench: install
 	$(BIN)/python -m bench.pipeline            # full size: --count 200
 	$(BIN)/python -m bench.latency
 	$(BIN)/python -m bench.process_cpu
+	$(BIN)/python -m bench.worker_memory
 	$(BIN)/python -m bench.upload_path --duration-s 10   # full size: the default 30 s
 	$(BIN)/python -m bench.fanout
 

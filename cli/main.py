@@ -10,6 +10,8 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import ValidationError
+
 from cli.remote import EXIT_INTERRUPTED, FALLBACK_URL, URL_ENV, default_url
 from infra.logs import configure_logging
 from infra.settings import Settings
@@ -106,15 +108,82 @@ def main(argv: Sequence[str] | None = None) -> None:
         except KeyboardInterrupt:
             # Ctrl-C before anything was sent (while folders are walked): nothing to report.
             sys.exit(EXIT_INTERRUPTED)
-    settings = Settings()
+    settings = _load_settings()
     configure_logging(level=settings.log_level, log_format=settings.log_format)
 
+    if args.command in ("serve", "worker"):
+        # Creating the database is the server's to do at start-up (MIGRATE_ON_START).
+        creates = args.command == "serve" and settings.migrate_on_start
+        problem = _services_problem(settings, may_create_database=creates)
+        if problem is not None:
+            print(problem, file=sys.stderr)
+            sys.exit(1)
     if args.command == "serve":
         _serve(settings, host=args.host, port=args.port)
     elif args.command == "worker":
         sys.exit(_run_worker(settings, concurrency=args.concurrency))
     else:
         sys.exit(_run_admin(settings, args))
+
+
+EXIT_BAD_SETTINGS = 2
+
+
+def _load_settings() -> Settings:
+    """The settings, or one line per refused one on stderr and exit 2: a traceback would
+    bury which variable to fix, and the refused value is never printed (it may be a
+    password)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for line in settings_errors(exc):
+            print(line, file=sys.stderr)
+        sys.exit(EXIT_BAD_SETTINGS)
+
+
+def settings_errors(exc: ValidationError) -> list[str]:
+    """``JOB_TIMEOUT_S: Input should be a valid number, ...``: the variable, then why."""
+    lines = []
+    for error in exc.errors(include_input=False, include_url=False):
+        reason = error["msg"].removeprefix("Value error, ")
+        if not error["loc"]:
+            # A rule across settings; its message names them.
+            lines.append(reason)
+            continue
+        name, *inside = error["loc"]
+        where = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in inside)
+        lines.append(f"{str(name).upper()}{where}: {reason}")
+    return lines
+
+
+def _services_problem(settings: Settings, *, may_create_database: bool) -> str | None:
+    """Why the server or a worker cannot start, in one line, when PostgreSQL or RabbitMQ
+    cannot be reached or the database refuses its user; ``None`` when both answer. Its own
+    start-up would otherwise end in a traceback."""
+    import asyncpg
+
+    from cli.services import DATABASE_REFUSED, Unreachable, broker, database, database_refused
+
+    async def probe_database() -> None:
+        try:
+            async with database(settings):
+                pass
+        except asyncpg.InvalidCatalogNameError:
+            if not may_create_database:
+                raise
+
+    async def probe_broker() -> None:
+        connection = await broker(settings, client_name="imagequeue-start-check")
+        await connection.close()
+
+    try:
+        asyncio.run(probe_database())
+        asyncio.run(probe_broker())
+    except Unreachable as exc:
+        return str(exc)
+    except DATABASE_REFUSED as exc:
+        return database_refused(exc)
+    return None
 
 
 def _run_admin(settings: Settings, args: argparse.Namespace) -> int:

@@ -83,3 +83,12 @@ def configure_logging(*, level: str, log_format: LogFormat) -> None:
         logger = logging.getLogger(name)
         logger.handlers.clear()
         logger.propagate = True
+    if root.level > logging.DEBUG:
+        for name, quiet_level in _QUIETED.items():
+            logging.getLogger(name).setLevel(quiet_level)
+
+
+# While the broker is down, aiormq logs every failed connect at error and aio-pika's robust
+# connection every retry at warning: two lines a second per process, repeating what
+# infra/broker/connection.py says once ("broker connection lost"). Kept at DEBUG.
+_QUIETED = {"aiormq.connection": logging.CRITICAL, "aio_pika.robust_connection": logging.ERROR}

@@ -5,20 +5,36 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from infra.allowed_hosts import HostPattern
 from infra.renditions import DEFAULT_PRESETS, RenditionSpec, check_renditions
+from infra.service_urls import (
+    AMQP_SCHEMES,
+    DATABASE_SCHEMES,
+    check_service_url,
+    with_password,
+)
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+# What people type besides those: any case, and the standard library's own alias.
+_LOG_LEVEL_ALIASES = {"WARN": "WARNING"}
 
 
 class Settings(BaseSettings):
     """Every knob of imagequeue; the README's Configuration table lists them with defaults."""
 
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
+    # hide_input_in_errors: a refused value is never echoed, since it may be a password.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", frozen=True, hide_input_in_errors=True
+    )
 
     # SecretStr keeps the password out of reprs, logs and tracebacks.
     database_url: SecretStr = SecretStr("postgresql://postgres@localhost:5432/imagequeue")
+    amqp_password: SecretStr | None = None
+    """Replaces the password in ``AMQP_URL``, unencoded: how compose passes one that may
+    hold characters a URL reserves. Before ``amqp_url``, whose validator reads it."""
     amqp_url: SecretStr = SecretStr("amqp://guest:guest@localhost:5672/")
     storage_dir: Path = Path("./data")
 
@@ -95,13 +111,45 @@ class Settings(BaseSettings):
     graphql_max_tokens: int = Field(default=2000, gt=0)
     graphql_max_aliases: int = Field(default=15, gt=0)
 
-    log_level: str = "INFO"
+    log_level: LogLevel = "INFO"
     log_format: Literal["auto", "json", "console"] = "auto"
     """``auto``: human-readable on a terminal, one JSON object per line otherwise."""
 
     worker_metrics_host: str = "127.0.0.1"
     worker_metrics_port: int = Field(default=9100, ge=0, le=65535)
     """The worker's ``/metrics`` and ``/readyz`` listener; 0 turns it off."""
+
+    @field_validator("database_url")
+    @classmethod
+    def _valid_database_url(cls, value: SecretStr) -> SecretStr:
+        check_service_url(value.get_secret_value(), DATABASE_SCHEMES)
+        return value
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _valid_amqp_url(cls, value: SecretStr, info: ValidationInfo) -> SecretStr:
+        url = check_service_url(value.get_secret_value(), AMQP_SCHEMES)
+        password: SecretStr | None = info.data.get("amqp_password")
+        if password is None:
+            return value
+        return SecretStr(with_password(url, password.get_secret_value()))
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _log_level_name(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        upper = value.strip().upper()
+        return _LOG_LEVEL_ALIASES.get(upper, upper)
+
+    @model_validator(mode="after")
+    def _pool_bounds_agree(self) -> Settings:
+        if self.db_pool_min_size > self.db_pool_max_size:
+            raise ValueError(
+                f"DB_POOL_MIN_SIZE ({self.db_pool_min_size}) must not exceed "
+                f"DB_POOL_MAX_SIZE ({self.db_pool_max_size})"
+            )
+        return self
 
     @field_validator("renditions")
     @classmethod

@@ -11,7 +11,7 @@ from dataclasses import asdict
 
 import pytest
 
-from bench import fanout, latency, pipeline, process_cpu, upload_path
+from bench import fanout, latency, pipeline, process_cpu, upload_path, worker_memory
 from tests.services import require_postgres, require_rabbitmq
 
 
@@ -50,6 +50,16 @@ def test_process_cpu_reports_each_process_per_image() -> None:
     assert rounds[0].pool_ms_per_image > 0
     assert rounds[0].server_ms_per_image >= 0 and rounds[0].worker_main_ms_per_image >= 0
     assert math.isfinite(rounds[0].pipeline_vs_pool)
+
+
+def test_worker_memory_reports_each_rendition_set_against_the_idle_process() -> None:
+    rows = worker_memory.run(megapixels=4)
+
+    assert [row.renditions for row in rows] == list(worker_memory.EXTRA_RENDITIONS)
+    idle, *rendering = rows
+    assert idle.bytes_per_pixel_above_idle == 0
+    # Rendering holds the decoded image at least: 4 bytes a pixel, above the idle process.
+    assert all(row.peak_mib > idle.peak_mib for row in rendering)
 
 
 def test_upload_path_compares_with_the_bare_endpoint() -> None:

@@ -649,3 +649,58 @@ def test_python_m_server_and_worker_take_the_same_options_as_imagequeue(
         pytest.fail(f"python -m {module} --help did not answer: it started a {module}")
     assert usage.returncode == 0, usage.stderr
     assert option in usage.stdout
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        (
+            "JOB_TIMEOUT_S",
+            "abc",
+            "JOB_TIMEOUT_S: Input should be a valid number, unable to parse string as a number",
+        ),
+        (
+            "LOG_LEVEL",
+            "verbose",
+            "LOG_LEVEL: Input should be 'DEBUG', 'INFO', 'WARNING', 'ERROR' or 'CRITICAL'",
+        ),
+        ("DB_POOL_MIN_SIZE", "20", "DB_POOL_MIN_SIZE (20) must not exceed DB_POOL_MAX_SIZE (10)"),
+        (
+            "DATABASE_URL",
+            "postgresql://imagequeue:s3cr3t#2024@127.0.0.1:5432/imagequeue",
+            "DATABASE_URL: is not a valid URL: percent-encode reserved characters in the user "
+            "name and password (# as %23, / as %2F, ? as %3F, @ as %40, % as %25)",
+        ),
+        (
+            "AMQP_URL",
+            "amqp://imagequeue:s3cr3t/w0rd@127.0.0.1:5672/",
+            "AMQP_URL: is not a valid URL: percent-encode reserved characters in the user "
+            "name and password (# as %23, / as %2F, ? as %3F, @ as %40, % as %25)",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["serve", "worker", "migrate"])
+def test_a_refused_setting_is_one_line_naming_it_and_exit_2(
+    service_env: dict[str, str], command: str, variable: str, value: str, expected: str
+) -> None:
+    result = _imagequeue(command, env={**service_env, variable: value})
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [expected]
+    # Never the value: it may be, or hold, a password.
+    assert "s3cr3t" not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+@pytest.mark.parametrize("service", ["DATABASE_URL", "AMQP_URL"])
+def test_a_server_or_worker_that_cannot_reach_a_service_at_start_says_so_in_one_line(
+    service_env: dict[str, str], command: str, service: str
+) -> None:
+    scheme = "amqp://guest:s3cret" if service == "AMQP_URL" else "postgresql://postgres:s3cret"
+    closed = f"{scheme}@127.0.0.1:{free_port()}/imagequeue"
+
+    result = _imagequeue(command, env={**service_env, service: closed, "PORT": str(free_port())})
+
+    line = _one_line_error(result, secret="s3cret")
+    which = "RabbitMQ" if service == "AMQP_URL" else "the database"
+    assert line == f"cannot reach {which}: Connection refused"

@@ -8,6 +8,8 @@ Makefile and pyproject.toml. What is not: that the images build or the stack sta
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import re
 import shlex
 import subprocess
@@ -16,12 +18,15 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import yaml
+from yarl import URL
 
 from cli.main import build_parser
 from infra.settings import Settings
 from tests.processes import REPO_ROOT
+from worker.consumer import HARD_DEADLINE_GRACE_S
 
 COMPOSE = REPO_ROOT / "compose.yaml"
 DOCKERFILE = REPO_ROOT / "Dockerfile"
@@ -90,7 +95,7 @@ def test_every_environment_variable_is_a_setting_with_a_valid_default(
     fields = {name.upper() for name in Settings.model_fields}
     for name in OUR_SERVICES:
         environment: dict[str, Any] = _services()[name]["environment"]
-        unknown = set(environment) - fields
+        unknown = set(environment) - fields - _LIBPQ_VARIABLES
         assert not unknown, f"{name}: not settings: {unknown}"
         # The defaults compose substitutes must make settings the code accepts.
         for key in fields:
@@ -100,6 +105,79 @@ def test_every_environment_variable_is_a_setting_with_a_valid_default(
         settings = Settings(_env_file=None)
         assert str(settings.storage_dir) == "/data"
         assert settings.log_format == "json"
+
+
+_LIBPQ_VARIABLES = {"PGPASSWORD"}
+"""Not settings: libpq's own, which asyncpg reads when ``DATABASE_URL`` has no password."""
+
+
+def _environment_with(service: str, **variables: str) -> dict[str, str]:
+    """What compose gives ``service`` with ``variables`` set in the shell, the rest unset."""
+    environment: dict[str, Any] = _services()[service]["environment"]
+
+    def substitute(match: re.Match[str]) -> str:
+        return variables.get(match.group(1), match.group(2) or "")
+
+    return {key: _VARIABLE.sub(substitute, str(value)) for key, value in environment.items()}
+
+
+# Every character a URL reserves, and a percent sign that would read as an escape.
+_AWKWARD_PASSWORD = "s3cr#t/p@ss?w%2Fd:1"
+
+
+@pytest.mark.parametrize("service", OUR_SERVICES)
+def test_passwords_with_characters_a_url_reserves_reach_the_clients_intact(
+    monkeypatch: pytest.MonkeyPatch, service: str
+) -> None:
+    # Given passwords that would break a URL they were pasted into
+    environment = _environment_with(
+        service, POSTGRES_PASSWORD=_AWKWARD_PASSWORD, RABBITMQ_PASSWORD=_AWKWARD_PASSWORD
+    )
+    for key in {name.upper() for name in Settings.model_fields} | _LIBPQ_VARIABLES:
+        monkeypatch.delenv(key, raising=False)
+    for key, value in environment.items():
+        monkeypatch.setenv(key, value)
+
+    # When the process reads its settings (which refuse a URL the clients would misread)
+    settings = Settings(_env_file=None)
+
+    # Then the broker URL aio-pika parses holds the password as typed, on the right host
+    amqp = URL(settings.amqp_url.get_secret_value())
+    assert (amqp.user, amqp.password, amqp.host, amqp.port) == (
+        "imagequeue",
+        _AWKWARD_PASSWORD,
+        "rabbitmq",
+        5672,
+    )
+    # and the database's reaches asyncpg as PGPASSWORD, outside the URL
+    database = URL(settings.database_url.get_secret_value())
+    assert (database.user, database.password, database.host) == ("imagequeue", None, "db")
+    assert environment["PGPASSWORD"] == _AWKWARD_PASSWORD
+
+
+async def test_asyncpg_takes_the_password_from_pgpassword(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The local PostgreSQL trusts every password, so the one asyncpg sends is read from
+    # the protocol's password message, with a listener that asks for a clear-text one.
+    received: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+
+    async def ask_for_a_password(
+        reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        await reader.readexactly(int.from_bytes(await reader.readexactly(4), "big") - 4)
+        writer.write(b"R" + (8).to_bytes(4, "big") + (3).to_bytes(4, "big"))
+        await writer.drain()
+        header = await reader.readexactly(5)
+        body = await reader.readexactly(int.from_bytes(header[1:], "big") - 4)
+        received.set_result(body.rstrip(b"\0"))
+        writer.close()
+
+    server = await asyncio.start_server(ask_for_a_password, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setenv("PGPASSWORD", _AWKWARD_PASSWORD)
+    async with server:
+        with contextlib.suppress(Exception):
+            await asyncpg.connect(f"postgresql://imagequeue@127.0.0.1:{port}/x", ssl=False)
+    assert received.result().decode() == _AWKWARD_PASSWORD
 
 
 def test_every_compose_variable_is_documented() -> None:
@@ -161,9 +239,19 @@ def test_worker_scales_and_shares_image_storage_with_the_server() -> None:
     assert "container_name" not in worker and "ports" not in worker
     assert "images:/data" in worker["volumes"] and "images:/data" in services["server"]["volumes"]
     assert set(_compose()["volumes"]) >= {"pgdata", "images"}
-    # The worker drains jobs for up to JOB_TIMEOUT_S on stop; compose must wait longer.
-    grace_s = int(worker["stop_grace_period"].removesuffix("s"))
-    assert grace_s > Settings.model_fields["job_timeout_s"].default
+
+
+def test_the_worker_stop_grace_period_outlasts_its_drain_and_follows_job_timeout() -> None:
+    worker = _services()["worker"]
+    # Configurable, since JOB_TIMEOUT_S is: a longer drain needs a longer grace period.
+    assert worker["stop_grace_period"].startswith("${WORKER_STOP_GRACE_PERIOD:-")
+    # The worker drains jobs for up to JOB_TIMEOUT_S, a job past its time limit is killed
+    # HARD_DEADLINE_GRACE_S later, and closing its pool and connections takes a moment.
+    grace_s = int(_with_defaults(worker["stop_grace_period"]).removesuffix("s"))
+    job_timeout_s = Settings.model_fields["job_timeout_s"].default
+    assert grace_s >= job_timeout_s + HARD_DEADLINE_GRACE_S + 10
+    documented = (REPO_ROOT / "docs" / "configuration.md").read_text()
+    assert "`JOB_TIMEOUT_S` + 15 s" in documented
 
 
 # Dockerfile --------------------------------------------------------------------------------

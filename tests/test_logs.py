@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
 import re
 import subprocess
 import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
+from infra.db.migrate import migrate
 from infra.logs import ConsoleFormatter, JsonFormatter, configure_logging
-from tests.processes import REPO_ROOT
+from tests.processes import REPO_ROOT, launcher
+from tests.scraping import wait_for
+from tests.services import AMQP_HOST, AMQP_PORT, own_database_and_vhost
+from tests.tcp_proxy import proxied
 
 
 def _record(
@@ -105,3 +115,52 @@ def test_log_format_override_wins(log_format: str, expected: type) -> None:
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    lines = []
+    for line in text.splitlines():
+        with contextlib.suppress(ValueError):
+            lines.append(json.loads(line))
+    return lines
+
+
+def test_a_broker_outage_is_a_few_lines_not_two_a_second(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a worker of its own that reaches RabbitMQ through a proxy this test can cut
+    with (
+        own_database_and_vhost() as (database_url, amqp_url),
+        proxied(amqp_url, AMQP_HOST, AMQP_PORT) as (proxied_url, proxy),
+        launcher(service_env, tmp_path) as running,
+    ):
+        asyncio.run(migrate(database_url))
+        env = {"DATABASE_URL": database_url, "AMQP_URL": proxied_url, "LOG_FORMAT": "json"}
+        worker = running.start_worker(env)
+
+        # When the broker is unreachable for 8 s (8 reconnect attempts), then back
+        proxy.cut()
+        wait_for(lambda: "broker connection lost" in worker.log(), "the outage is logged")
+        time.sleep(8)
+        proxy.restore()
+        wait_for(lambda: "broker connection restored" in worker.log(), "the reconnect is logged")
+
+        lines = _json_lines(worker.log())
+
+    # Then the worker says once that the connection is lost and once that it is back,
+    ours = [line for line in lines if line["logger"] == "infra.broker.connection"]
+    assert [(line["level"], line["msg"].split(" (")[0]) for line in ours] == [
+        ("warning", "broker connection lost"),
+        ("info", "broker connection restored"),
+    ]
+    assert "reconnecting every 1.0 s" in ours[0]["msg"]
+    # and nothing repeats while it lasts: the client libraries' line per failed reconnect
+    # attempt (an error and a warning a second) is left out. aio-pika's own lines about the
+    # channels the loss closed all come at its first moment.
+    lost_at, restored_at = (datetime.fromisoformat(line["ts"]) for line in ours)
+    during = [
+        line
+        for line in lines
+        if lost_at + timedelta(seconds=1) < datetime.fromisoformat(line["ts"]) < restored_at
+    ]
+    assert during == []

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import pytest
+import uvicorn.config
+from pydantic import SecretStr, ValidationError
+from yarl import URL
 
 from infra.settings import Settings
 
@@ -22,3 +25,35 @@ def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAX_UPLOAD_BYTES", "-5")
     with pytest.raises(ValueError, match="max_upload_bytes"):
         Settings()
+
+
+@pytest.mark.parametrize(
+    ("typed", "level"),
+    [("debug", "DEBUG"), ("Info", "INFO"), ("warn", "WARNING"), ("WARNING", "WARNING")],
+)
+def test_log_levels_are_read_as_people_type_them(typed: str, level: str) -> None:
+    settings = Settings(_env_file=None, log_level=typed)
+
+    assert settings.log_level == level
+    # The server hands it to uvicorn, whose table has no "warn" (it crashed on start-up).
+    assert settings.log_level.lower() in uvicorn.config.LOG_LEVELS
+
+
+def test_amqp_password_needs_no_encoding_and_replaces_the_urls() -> None:
+    settings = Settings(
+        _env_file=None,
+        amqp_url=SecretStr("amqp://app:old@mq:5672/vhost"),
+        amqp_password=SecretStr("pa#ss/w@rd?%"),
+    )
+
+    url = URL(settings.amqp_url.get_secret_value())
+    assert (url.user, url.password, url.host, url.port) == ("app", "pa#ss/w@rd?%", "mq", 5672)
+    assert url.path == "/vhost"
+
+
+def test_a_refused_url_is_never_echoed_in_the_error() -> None:
+    with pytest.raises(ValidationError) as refused:
+        Settings(_env_file=None, database_url=SecretStr("postgresql://u:hunter2#x@db/imagequeue"))
+
+    assert "hunter2" not in str(refused.value)
+    assert "database_url" in str(refused.value)
