@@ -30,8 +30,12 @@ async def check_database(pool: asyncpg.Pool) -> str:
 
 
 def check_broker(connection: AbstractConnection, channel: AbstractChannel | None = None) -> str:
+    # A robust connection is "closed" only once close() is called: while it reconnects,
+    # is_closed stays False and only its ``connected`` event says the broker is away.
     if connection.is_closed:
         return "down: connection closed"
+    if not connection.connected.is_set():
+        return "down: not connected (reconnecting)"
     if channel is not None and channel.is_closed:
         return "down: channel closed"
     return OK

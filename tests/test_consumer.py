@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,7 @@ from tests import broker
 from tests.images import encode, photo
 from tests.processes import OwnServer, Process, own_server
 from tests.scraping import scrape, value, wait_for
-from tests.services import PG_PORT, free_port
+from tests.services import AMQP_HOST, AMQP_PORT, PG_PORT, free_port
 from tests.tcp_proxy import proxied
 from worker.retries import RetryPolicy, database_unavailable, is_transient
 
@@ -50,7 +52,7 @@ def test_a_pool_process_killed_while_idle_is_replaced_and_every_image_completes(
     wait_for(lambda: httpx.get(readyz).status_code == 503, "/readyz 503")
     down = httpx.get(readyz).json()
     assert down["processes"].startswith("down: a pool process died")
-    assert down["database"] == "ok" and down["broker"] == "ok"
+    assert down["database"] == down["broker"] == down["storage"] == "ok"
 
     # When images are uploaded
     ids = [own.api.upload(f"after-kill-{i}.jpg", photo(640, 480))["id"] for i in range(6)]
@@ -58,7 +60,12 @@ def test_a_pool_process_killed_while_idle_is_replaced_and_every_image_completes(
     # Then every one completes, and the worker is ready again
     images = [own.api.wait_final(image_id) for image_id in ids]
     assert [image["status"] for image in images] == ["COMPLETED"] * 6, images
-    assert httpx.get(readyz).json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert httpx.get(readyz).json() == {
+        "status": "ok",
+        "database": "ok",
+        "broker": "ok",
+        "storage": "ok",
+    }
 
 
 def test_a_worker_told_to_stop_does_not_wait_for_a_stuck_render(own: OwnServer) -> None:
@@ -251,3 +258,132 @@ def _rendering_worker(own: OwnServer) -> tuple[Process, int, str]:
 def _json_lines(process: Process) -> list[dict[str, Any]]:
     # Lines that are not JSON are the plain "consuming" banner printed to stdout.
     return [json.loads(line) for line in process.log().splitlines() if line.startswith("{")]
+
+
+def test_a_worker_cut_off_from_the_broker_says_so_and_still_stops_when_told(
+    own: OwnServer,
+) -> None:
+    # Given a worker rendering an image (its only pool process paused), whose only way to
+    # RabbitMQ is a proxy (an outage of its own)
+    with proxied(own.env["AMQP_URL"], AMQP_HOST, AMQP_PORT) as (proxied_url, proxy):
+        metrics_port = free_port()
+        worker = own.launcher.start_worker(
+            {
+                "AMQP_URL": proxied_url,
+                "WORKER_CONCURRENCY": "1",
+                "WORKER_METRICS_PORT": str(metrics_port),
+                "LOG_FORMAT": "json",
+            }
+        )
+        readyz = f"http://127.0.0.1:{metrics_port}/readyz"
+        [pool_process] = worker.pool_processes()
+        os.kill(pool_process, signal.SIGSTOP)
+        busy = own.api.upload("busy.jpg", photo(640, 480))["id"]
+        wait_for(lambda: _status(own, busy) == "PROCESSING", "the image processing")
+
+        # When the broker becomes unreachable
+        proxy.cut()
+
+        # Then the worker's /readyz says so, though its connection object is not closed
+        # (it keeps trying to reconnect)
+        wait_for(lambda: httpx.get(readyz).status_code == 503, "/readyz 503")
+        down = httpx.get(readyz).json()
+        assert down["broker"].startswith("down: "), down
+        assert down["database"] == down["storage"] == "ok"
+
+        # And when it is told to stop while the broker is still away
+        worker.popen.send_signal(signal.SIGTERM)
+        os.kill(pool_process, signal.SIGCONT)
+
+        # Then it exits 0 within seconds, without waiting for the broker to come back
+        assert worker.popen.wait(timeout=30) == 0, worker.log()
+        assert any(line["msg"] == "worker stopped" for line in _json_lines(worker))
+
+    # And the job it could not ack is handed back: the next worker completes it
+    own.launcher.start_worker()
+    assert own.api.wait_final(busy)["status"] == "COMPLETED"
+
+
+def test_a_full_storage_is_waited_for_without_using_attempts(own: OwnServer) -> None:
+    # Given a backlog of images, and a worker allowed two attempts per job
+    ids = [own.api.upload(f"backlog-{i}.jpg", photo(320, 240))["id"] for i in range(3)]
+    metrics_port = free_port()
+    # ... whose storage cannot take a file: nothing can be created in its staging folder
+    # (as with a full or read-only volume; the unit tests cover those errnos themselves)
+    staging = own.storage / ".staging"
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.write_bytes(b"in the way")
+    worker = own.launcher.start_worker(
+        {"MAX_ATTEMPTS": "2", "WORKER_METRICS_PORT": str(metrics_port), "LOG_FORMAT": "json"}
+    )
+    worker_url = f"http://127.0.0.1:{metrics_port}"
+
+    def handled(image_id: str) -> list[str]:
+        return [
+            line["outcome"]
+            for line in _json_lines(worker)
+            if line.get("image_id") == int(image_id) and "outcome" in line
+        ]
+
+    # When the jobs meet it for longer than two attempts would last
+    wait_for(
+        lambda: all(len(handled(i)) > 2 or "failed" in handled(i) for i in ids),
+        lambda: f"each job handled 3 times: { {i: handled(i) for i in ids} }",
+    )
+
+    # Then none is given up: each waits as pending, saying why, and the worker's /readyz and
+    # retry counter name the storage
+    assert all("failed" not in handled(i) for i in ids), {i: handled(i) for i in ids}
+    assert broker.queue_depth(own.env["AMQP_URL"], DEAD_LETTER_QUEUE) == 0
+    ready = httpx.get(f"{worker_url}/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["storage"].startswith("down: StorageError: cannot write"), ready.json()
+    assert value(scrape(worker_url), "imagequeue_jobs_retried_total", reason="storage") >= 6
+    waiting = own.api.image(ids[0])
+    assert waiting is not None and waiting["status"] in ("PENDING", "PROCESSING"), waiting
+
+    # And once the storage takes files again, every image completes on its first attempt
+    staging.unlink()
+    images = [own.api.wait_final(image_id) for image_id in ids]
+    assert [(image["status"], image["attempts"]) for image in images] == [("COMPLETED", 1)] * 3
+    assert httpx.get(f"{worker_url}/readyz").status_code == 200
+
+
+@pytest.mark.parametrize("outage_s", [1.5, 8.0], ids=["blip", "longer_than_a_render"])
+def test_a_render_finished_while_the_database_blinked_completes_soon_after(
+    own: OwnServer, outage_s: float
+) -> None:
+    # Given a worker (time limit 4 s) rendering an image (its pool process paused), whose
+    # only way to PostgreSQL is a proxy
+    with proxied(own.env["DATABASE_URL"], "127.0.0.1", PG_PORT) as (proxied_url, proxy):
+        worker = own.launcher.start_worker(
+            {
+                "DATABASE_URL": proxied_url,
+                "WORKER_CONCURRENCY": "1",
+                "JOB_TIMEOUT_S": "4",
+                "LOG_FORMAT": "json",
+            }
+        )
+        [pool_process] = worker.pool_processes()
+        os.kill(pool_process, signal.SIGSTOP)
+        busy = own.api.upload("blip.jpg", photo(640, 480))["id"]
+        wait_for(lambda: _status(own, busy) == "PROCESSING", "the image processing")
+
+        # When the database goes away just as the render finishes, for a blip (shorter than
+        # the time limit) or longer
+        proxy.cut()
+        os.kill(pool_process, signal.SIGCONT)
+        time.sleep(outage_s)
+        proxy.restore()
+        back = time.monotonic()
+
+        # Then the image completes within seconds of the database's return, not after its
+        # claim goes stale (JOB_TIMEOUT_S + 15 s = 19 s)
+        image = own.api.wait_final(busy)
+        assert image["status"] == "COMPLETED", image
+        assert time.monotonic() - back < 12, worker.log()
+        outcomes = [line.get("outcome") for line in _json_lines(worker)]
+        assert "deferred" not in outcomes
+        # ... and a blip keeps the finished render: one attempt, not two
+        if outage_s < 4:
+            assert image["attempts"] == 1, image

@@ -240,7 +240,7 @@ def test_access_log_lines_are_json(own: OwnStack) -> None:
 def test_worker_readiness_and_unknown_paths(own: OwnStack) -> None:
     ready = httpx.get(f"{own.worker_url}/readyz")
     assert ready.status_code == 200
-    assert ready.json() == {"status": "ok", "database": "ok", "broker": "ok"}
+    assert ready.json() == {"status": "ok", "database": "ok", "broker": "ok", "storage": "ok"}
     assert httpx.get(f"{own.worker_url}/nope").status_code == 404
     assert httpx.post(f"{own.worker_url}/metrics").status_code == 405
 

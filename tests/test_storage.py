@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -109,6 +111,7 @@ def test_only_staged_uploads_idle_for_long_enough_are_swept(tmp_path: Path) -> N
 
 _WRITE_AND_HANG = """
 import sys, time
+from collections.abc import Callable
 from pathlib import Path
 from infra.storage.local import LocalStorage
 with LocalStorage(Path(sys.argv[1])).atomic_writer("renditions/abc/small.webp") as out:
@@ -152,6 +155,55 @@ def test_storage_errors_name_the_key_and_the_reason_but_not_the_absolute_path(
     assert message == "cannot write thumbnails/t.jpg: File exists (EEXIST)"
     # The chained OSError still has the path, for the logs
     assert str(tmp_path) in str(raised.value.__cause__)
+
+
+def _fails(code: int) -> Callable[..., None]:
+    def fail(*args: object) -> None:
+        raise OSError(code, os.strerror(code))
+
+    return fail
+
+
+@pytest.mark.parametrize(
+    ("where", "code", "reason"),
+    [
+        ("write", errno.ENOSPC, "No space left on device (ENOSPC)"),
+        ("fsync", errno.ENOSPC, "No space left on device (ENOSPC)"),
+        ("rename", errno.EROFS, "Read-only file system (EROFS)"),
+    ],
+)
+def test_a_disk_that_fills_up_or_turns_read_only_mid_write_is_a_storage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str, code: int, reason: str
+) -> None:
+    # Given a disk that has room to open a file but fails later: the rendition's own writes
+    # (Pillow writes to the descriptor itself), the fsync or the rename into place
+    storage = LocalStorage(tmp_path)
+    if where == "fsync":
+        monkeypatch.setattr(os, "fsync", _fails(code))
+    if where == "rename":
+        monkeypatch.setattr(Path, "replace", _fails(code))
+
+    # When a rendition is written
+    with pytest.raises(StorageError) as raised, storage.atomic_writer("thumbnails/t.jpg") as out:
+        out.write(b"x")
+        if where == "write":
+            _fails(code)()
+
+    # Then it fails as storage, naming the key and the reason, and leaves nothing behind
+    assert str(raised.value) == f"cannot write thumbnails/t.jpg: {reason}"
+    assert _files(tmp_path) == []
+
+
+def test_a_writers_own_errors_are_not_taken_for_the_disks(tmp_path: Path) -> None:
+    # Pillow's errno-less OSErrors ("cannot write mode RGBA as JPEG") are not storage's.
+    storage = LocalStorage(tmp_path)
+    with (
+        pytest.raises(OSError, match="cannot write mode") as raised,
+        storage.atomic_writer("thumbnails/t.jpg"),
+    ):
+        raise OSError("cannot write mode RGBA as JPEG")
+    assert not isinstance(raised.value, StorageError)
+    assert _files(tmp_path) == []
 
 
 async def test_the_storage_check_answers_without_the_path_and_logs_it(

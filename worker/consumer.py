@@ -19,7 +19,7 @@ from infra.broker.messages import DecodeError, ImageJob
 from infra.db import images
 from infra.db.availability import DATABASE_UNAVAILABLE
 from infra.db.images import ImageRecord, ImageStatus
-from infra.health import OK
+from infra.health import OK, check_storage
 from infra.metrics import JOBS_FAILED, JOBS_PROCESSED, JOBS_RETRIED, PROCESSING_SECONDS
 from infra.renditions import (
     THUMB,
@@ -29,7 +29,7 @@ from infra.renditions import (
     rendition_key,
     thumbnail_key_for,
 )
-from infra.storage import Storage
+from infra.storage import InvalidKey, Storage, StorageError
 from worker.errors import PermanentImageError, TimeLimitExceeded
 from worker.job_paths import JobPaths, PathsRefused, as_key, job_paths
 from worker.processing import Limits, ProcessResult, Target, pool_ready, process_image
@@ -233,13 +233,15 @@ class JobConsumer:
         self, message: AbstractIncomingMessage, job: ImageJob, slot: _Slot
     ) -> JobOutcome:
         try:
-            claimed = await self._claim(message, job)
+            claimed = await self._claim(message, job, take_over=bool(message.redelivered))
+            if claimed is None:
+                claimed = await self._take_back_own_claim(message, job)
         except PathsRefused as refused:
             return await self._refuse(message, refused)
         except Exception as exc:
             if not database_unavailable(exc):
                 return await self._crashed(message, job, exc)
-            return await self._wait_for_database(message, job, exc)
+            return await self._wait_for_outage(message, job, exc, what="database")
         if claimed is None:
             current = await images.get(self._pool, job.image_id)
             if current is not None and current.status is ImageStatus.PROCESSING:
@@ -261,12 +263,14 @@ class JobConsumer:
         try:
             return await self._process(message, job, record, paths, slot)
         except Exception as exc:
+            if await self._storage_is_down(exc):
+                return await self._wait_for_storage(message, job, exc)
             if not is_transient(exc):
                 return await self._crashed(message, job, exc)
             return await self._retry(message, job, exc, attempts)
 
     async def _claim(
-        self, message: AbstractIncomingMessage, job: ImageJob
+        self, message: AbstractIncomingMessage, job: ImageJob, *, take_over: bool
     ) -> tuple[ImageRecord, JobPaths] | None:
         """The image's row, claimed, and where the job reads and writes; None when the image
         is gone, final or held by another delivery.
@@ -284,7 +288,7 @@ class JobConsumer:
             record = await images.claim_for_processing(
                 self._pool,
                 job.image_id,
-                take_over=bool(message.redelivered),
+                take_over=take_over,
                 stale_after_s=self._stale_after_s,
                 original_key=original_key,
             )
@@ -297,10 +301,36 @@ class JobConsumer:
         record = await images.claim_for_processing(
             self._pool,
             job.image_id,
-            take_over=bool(message.redelivered),
+            take_over=take_over,
             stale_after_s=self._stale_after_s,
         )
         return None if record is None else (record, paths)
+
+    async def _take_back_own_claim(
+        self, message: AbstractIncomingMessage, job: ImageJob
+    ) -> tuple[ImageRecord, JobPaths] | None:
+        """The image's claim, when the delivery that holds it was this job's previous one.
+
+        A delivery that could not record its end while the database was away (its render
+        finished, or failed and was to be retried) leaves the row ``processing`` and sends
+        the job on with the attempts it made. That count is the row's only while no other
+        delivery has claimed the image since (each claim adds one), so it tells this job's
+        own leftover claim from a copy in flight elsewhere, which must not be taken over.
+        """
+        made = attempts_made(message)
+        current = await images.get(self._pool, job.image_id)
+        if (
+            made == 0
+            or current is None
+            or current.status is not ImageStatus.PROCESSING
+            or current.attempts != made
+        ):
+            return None
+        log.info(
+            "job takes back the claim its previous delivery left",
+            extra={"image_id": job.image_id, "attempt": made},
+        )
+        return await self._claim(message, job, take_over=True)
 
     async def _refuse(self, message: AbstractIncomingMessage, refused: PathsRefused) -> JobOutcome:
         # Poison, as an undecodable body is: every delivery would be refused the same way.
@@ -319,28 +349,51 @@ class JobConsumer:
         await message.ack()
         return JobOutcome(refused.image_id, "dead_lettered", str(refused), reason="paths_disagree")
 
-    async def _wait_for_database(
-        self, message: AbstractIncomingMessage, job: ImageJob, exc: BaseException
+    async def _wait_for_outage(
+        self, message: AbstractIncomingMessage, job: ImageJob, exc: BaseException, *, what: str
     ) -> JobOutcome:
-        """The image could not be claimed: try again later, however long the database is away.
+        """``what`` (the database or the storage) is away: try again later, however long it is away.
 
-        No attempt started, so none is counted. Counted, a long outage would use up the
-        job's attempts and dead-letter it, while its row, out of reach and so never marked
-        failed, stayed pending with no job left to finish it.
+        No attempt is counted (a caller that claimed the image has given its count back).
+        Counted, a long outage would use up the job's attempts and dead-letter it, or fail
+        the image, for a fault that is not the image's; with the database away, its row,
+        never marked failed, would also stay pending with no job left to finish it.
         """
         waits = database_waits(message) + 1
         wait_attempt = self._retry_policy.wait_attempt(waits)
         delay_s = self._retry_policy.backoff_s(wait_attempt)
         JOBS_RETRIED.labels(transient_reason(exc)).inc()
         log.warning(
-            "database unavailable: job will be retried without using an attempt",
+            "%s unavailable: job will be retried without using an attempt",
+            what,
             extra={"image_id": job.image_id, "waits": waits, "delay_s": round(delay_s, 2)},
         )
-        await self._requeuer.wait_for_database(
+        await self._requeuer.wait_for_outage(
             message, waits=waits, wait_attempt=wait_attempt, delay_s=delay_s
         )
         await message.ack()
         return JobOutcome(job.image_id, "retrying", f"{type(exc).__name__}: {exc}")
+
+    async def _storage_is_down(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is the storage failing as a whole (full, read-only, unmounted),
+        rather than this job's files: the storage's own write check fails too.
+
+        Missing originals and invalid keys never get here (they are permanent failures).
+        """
+        if not isinstance(exc, StorageError) or isinstance(exc, InvalidKey):
+            return False
+        return await check_storage(self._storage) != OK
+
+    async def _wait_for_storage(
+        self, message: AbstractIncomingMessage, job: ImageJob, exc: BaseException
+    ) -> JobOutcome:
+        # Recording this is best effort while the database is away too: the row then
+        # stays processing, and the job's next delivery finds it set aside.
+        with contextlib.suppress(*DATABASE_UNAVAILABLE):
+            await images.release_unattempted(
+                self._pool, job.image_id, error=f"waiting for storage: {exc}"
+            )
+        return await self._wait_for_outage(message, job, exc, what="storage")
 
     async def _crashed(
         self, message: AbstractIncomingMessage, job: ImageJob, exc: BaseException
@@ -375,8 +428,7 @@ class JobConsumer:
             PROCESSING_SECONDS.labels(rendition=label).observe(rendition.elapsed_s)
 
         thumb = next(r for r in result.renditions if r.name == THUMB)
-        completed = await images.mark_completed(
-            self._pool,
+        completed = await self._record_completed(
             job.image_id,
             images.Processed(
                 thumbnail_path=thumb.key,
@@ -404,6 +456,32 @@ class JobConsumer:
         # Ack only after the row says completed: a crash before this line redelivers.
         await message.ack()
         return JobOutcome(job.image_id, "completed", f"{thumb.width}x{thumb.height}")
+
+    async def _record_completed(self, image_id: int, processed: images.Processed) -> bool:
+        """``mark_completed``, tried again while the database is away, for up to the job's
+        time limit: the render is done, and keeping it beats doing it again. Past that (or
+        once the worker is stopping) the failure goes to the retry as any other would.
+        """
+        loop = asyncio.get_running_loop()
+        give_up_at = loop.time() + self._limits.time_limit_s
+        tries = 0
+        while True:
+            try:
+                return await images.mark_completed(self._pool, image_id, processed)
+            except Exception as exc:
+                tries += 1
+                delay_s = self._retry_policy.backoff_s(tries)
+                if (
+                    not database_unavailable(exc)
+                    or self._stopping
+                    or loop.time() + delay_s > give_up_at
+                ):
+                    raise
+                log.warning(
+                    "database unavailable: the finished render will be recorded later",
+                    extra={"image_id": image_id, "delay_s": round(delay_s, 2)},
+                )
+            await asyncio.sleep(delay_s)
 
     async def _retry(
         self, message: AbstractIncomingMessage, job: ImageJob, exc: BaseException, attempts: int

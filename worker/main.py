@@ -10,6 +10,9 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
+import asyncpg
+from aio_pika.abc import AbstractQueue, AbstractRobustConnection, ConsumerTag
+
 from infra.broker.connection import connect
 from infra.broker.events import EventPublisher
 from infra.broker.topology import declare_job_queue
@@ -29,6 +32,10 @@ log = logging.getLogger(__name__)
 
 _CLAIM_MARGIN_S = 10.0
 
+# Each shutdown step that talks to the broker or the database gets this long: with either
+# one unreachable, the step would otherwise wait for it to come back, however long.
+_SHUTDOWN_STEP_TIMEOUT_S = 5.0
+
 
 async def run_worker(settings: Settings, *, concurrency: int | None = None) -> None:
     concurrency = concurrency or settings.worker_concurrency
@@ -37,6 +44,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
 
+    storage = open_storage(settings.storage_dir)
     pool = await create_pool(settings)
     connection = await connect(settings, client_name="imagequeue-worker")
     # Pool processes must not be forked from this process: they would inherit its broker
@@ -53,7 +61,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     consumer = JobConsumer(
         concurrency=concurrency,
         pool=pool,
-        storage=open_storage(settings.storage_dir),
+        storage=storage,
         # A factory, because a pool stuck in C code past the deadline is replaced whole.
         make_executor=partial(
             ProcessPoolExecutor,
@@ -86,10 +94,15 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
     )
     metrics_server: MetricsServer | None = None
     try:
-        metrics_server = await start_metrics_server(
-            settings, pool=pool, connection=connection, processes=consumer.pool_state
-        )
         channel = await connection.channel()
+        metrics_server = await start_metrics_server(
+            settings,
+            pool=pool,
+            connection=connection,
+            channel=channel,
+            storage=storage,
+            processes=consumer.pool_state,
+        )
         # One unacked job per pool process plus one waiting for the first to free up; more
         # would only wait inside this process while another worker could have taken them.
         await channel.set_qos(prefetch_count=JobConsumer.prefetch_for(concurrency))
@@ -102,12 +115,50 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         print(f"imagequeue worker consuming {queue.name!r} (concurrency {concurrency})", flush=True)
         await stop.wait()
         log.info("worker stopping")
-        await queue.cancel(consumer_tag)
+        await _stop_consuming(queue, consumer_tag)
         await consumer.drain(settings.job_timeout_s)
     finally:
         await progress.close()
         if metrics_server is not None:
             await metrics_server.close()
-        await connection.close()
-        await pool.close()
+        await _close_connection(connection)
+        await _close_pool(pool)
         consumer.close()
+    # Not in the finally: a worker that never started (its metrics port taken) says only why.
+    log.info("worker stopped")
+
+
+async def _stop_consuming(queue: AbstractQueue, consumer_tag: ConsumerTag) -> None:
+    """Cancel the consumer if the broker answers soon; go on stopping either way.
+
+    On a robust channel that lost its connection, ``cancel`` waits for the reconnect, for as
+    long as the broker is away, and fails if it comes back. Nothing is lost by skipping it:
+    deliveries that still arrive are handed back (``drain`` stops taking jobs), and closing
+    the connection ends the consumer anyway.
+    """
+    try:
+        await asyncio.wait_for(queue.cancel(consumer_tag), _SHUTDOWN_STEP_TIMEOUT_S)
+    except Exception as exc:
+        log.warning("consumer not cancelled (%s): stopping anyway", _why(exc))
+
+
+async def _close_connection(connection: AbstractRobustConnection) -> None:
+    # Unacked jobs go back to the queue when the broker sees the connection end; if the
+    # broker is away it has already seen that, and a close that cannot be said is skipped.
+    try:
+        await asyncio.wait_for(connection.close(), _SHUTDOWN_STEP_TIMEOUT_S)
+    except Exception as exc:
+        log.warning("broker connection not closed cleanly (%s)", _why(exc))
+
+
+async def _close_pool(pool: asyncpg.Pool) -> None:
+    # A pool whose connections are stuck on an unreachable database would otherwise hold
+    # the exit until its TCP timeouts.
+    try:
+        await asyncio.wait_for(pool.close(), _SHUTDOWN_STEP_TIMEOUT_S)
+    except Exception:
+        pool.terminate()
+
+
+def _why(exc: BaseException) -> str:
+    return "no answer from the broker" if isinstance(exc, TimeoutError) else type(exc).__name__

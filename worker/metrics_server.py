@@ -17,11 +17,12 @@ import os
 from collections.abc import Awaitable, Callable
 
 import asyncpg
-from aio_pika.abc import AbstractConnection
+from aio_pika.abc import AbstractChannel, AbstractConnection
 
 from infra import metrics
-from infra.health import OK, check_broker, check_database, report
+from infra.health import OK, check_broker, check_database, check_storage, report
 from infra.settings import Settings
+from infra.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -110,18 +111,26 @@ async def start_metrics_server(
     *,
     pool: asyncpg.Pool,
     connection: AbstractConnection,
+    channel: AbstractChannel,
+    storage: Storage,
     processes: Callable[[], str] = lambda: OK,
 ) -> MetricsServer | None:
     """The worker's listener; None if port 0.
 
-    Ready when its database pool and broker connection are, and its process pool
-    (``processes``, "ok" or "down: <why>") can take a job.
+    Ready when its database pool answers, its broker connection is connected and the
+    channel it consumes on open, a file can be written to its storage, and its process
+    pool (``processes``, "ok" or "down: <why>") can take a job.
     """
     if settings.worker_metrics_port == 0:
         return None
 
     async def readiness() -> tuple[int, dict[str, str]]:
-        checks = {"database": await check_database(pool), "broker": check_broker(connection)}
+        database, storage_state = await asyncio.gather(check_database(pool), check_storage(storage))
+        checks = {
+            "database": database,
+            "broker": check_broker(connection, channel),
+            "storage": storage_state,
+        }
         processes_state = processes()
         if processes_state != OK:
             # Named only when down, so the healthy answer keeps the shape monitors compare.

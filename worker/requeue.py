@@ -46,10 +46,11 @@ class JobRequeuer:
         headers.pop(DATABASE_WAITS_HEADER, None)
         await self._publish_delayed(message.body, headers, SET_ASIDE_QUEUE, delay_s)
 
-    async def wait_for_database(
+    async def wait_for_outage(
         self, message: AbstractIncomingMessage, *, waits: int, wait_attempt: int, delay_s: float
     ) -> None:
-        """Back on the job queue after ``delay_s``, its attempts unchanged.
+        """Back on the job queue after ``delay_s``, its attempts unchanged (the database or
+        the storage was away).
 
         ``delay_s`` must be attempt ``wait_attempt``'s backoff: it waits in that queue.
         """

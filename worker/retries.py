@@ -16,7 +16,8 @@ ATTEMPT_HEADER = "x-imagequeue-attempt"
 """On a job message: attempts already made, so the count survives a database outage."""
 
 DATABASE_WAITS_HEADER = "x-imagequeue-database-waits"
-"""On a job message: times in a row it could not be claimed because the database was away."""
+"""On a job message: times in a row it waited, without using an attempt, for the database or
+the storage to come back (named before storage waits were; kept for messages in flight)."""
 
 
 # A closed or unreachable database, a full or unmounted disk, a pool process that died:

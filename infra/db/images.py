@@ -233,6 +233,24 @@ async def mark_retrying(db: Executor, image_id: int, *, error: str) -> bool:
     return changed is not None
 
 
+async def release_unattempted(db: Executor, image_id: int, *, error: str) -> bool:
+    """Back to pending with the claim's attempt taken back: the job could not run for a
+    reason that is not the image's (its storage was away). ``error`` says why meanwhile.
+
+    False when the image was not processing (deleted, or finished by another delivery).
+    """
+    changed = await db.fetchval(
+        """
+        UPDATE images SET status = 'pending', error = $2, attempts = greatest(attempts - 1, 0)
+        WHERE id = $1 AND status = 'processing'
+        RETURNING id
+        """,
+        image_id,
+        error,
+    )
+    return changed is not None
+
+
 async def requeue_failed(db: Executor, image_id: int) -> ImageRecord | None:
     """A FAILED image back to pending with a fresh attempt count; None unless it was FAILED."""
     row = await db.fetchrow(

@@ -10,7 +10,7 @@ import secrets
 import time
 from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from typing import BinaryIO, TypeGuard
 
 from infra.storage import InvalidKey, StagedFile, Storage, StorageError, UploadTooLarge
 
@@ -34,6 +34,15 @@ def _reason(exc: OSError) -> str:
         return exc.strerror or type(exc).__name__
     code = errno.errorcode.get(exc.errno, str(exc.errno))
     return f"{exc.strerror or os.strerror(exc.errno)} ({code})"
+
+
+def _from_the_system(exc: BaseException) -> TypeGuard[OSError]:
+    """An OSError the operating system raised (it has an errno): the disk's failure.
+
+    Errno-less OSErrors raised inside a writer's block are a library's own words (Pillow's
+    "cannot write mode RGBA as JPEG"), not the storage's; they pass as they are.
+    """
+    return isinstance(exc, OSError) and exc.errno is not None
 
 
 class _StagingFile(StagedFile):
@@ -88,8 +97,12 @@ class LocalStorage(Storage):
                 handle.flush()
                 os.fsync(handle.fileno())
             temp.replace(path)
-        except BaseException:
+        except BaseException as exc:
             temp.unlink(missing_ok=True)
+            if _from_the_system(exc):
+                # A full or read-only disk shows up in the writes, the flush, the fsync or
+                # the rename, not in the open: all of them say so as storage failures.
+                raise StorageError(f"cannot write {key}: {_reason(exc)}") from exc
             raise
 
     def save_stream(self, key: str, source: BinaryIO, *, max_bytes: int) -> int:
