@@ -91,3 +91,16 @@ async def connection() -> AsyncIterator[asyncpg.Connection]:
     yield connection
     await connection.close()
     await asyncio.to_thread(drop_database, url)
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[asyncpg.Pool]:
+    """A pool on a fresh, migrated database of the test's own, dropped at the end."""
+    require_postgres()
+    url = await asyncio.to_thread(create_database)
+    await migrate(url)
+    created = await asyncpg.create_pool(url, min_size=1, max_size=4)
+    assert created is not None
+    yield created
+    await created.close()
+    await asyncio.to_thread(drop_database, url)

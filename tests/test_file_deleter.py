@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any, cast
 
 import asyncpg
-import pytest
 
 from infra.broker.events import EventPublisher
 from infra.broker.messages import ImageEvent
 from infra.db import file_deletions, images, outbox
 from infra.db.images import Processed
-from infra.db.migrate import migrate
 from infra.renditions import rendition_prefix, thumbnail_key_for
 from infra.storage import StorageError
 from infra.storage.local import LocalStorage
 from server.file_deleter import FileDeleter
 from server.outbox_relay import OutboxRelay
 from server.service import ImageService
-from tests.services import create_database, drop_database, require_postgres
 
 _ORIGINAL = "originals/6f1c0d2e.jpg"
 
@@ -49,19 +45,6 @@ class _Events:
 
     async def publish(self, event: ImageEvent) -> None:
         self.published.append(event)
-
-
-@pytest.fixture
-async def pool() -> AsyncIterator[asyncpg.Pool]:
-    """A pool on a fresh, migrated database of the test's own, dropped at the end."""
-    require_postgres()
-    url = await asyncio.to_thread(create_database)
-    await migrate(url)
-    created = await asyncpg.create_pool(url, min_size=1, max_size=4)
-    assert created is not None
-    yield created
-    await created.close()
-    await asyncio.to_thread(drop_database, url)
 
 
 def _service(pool: asyncpg.Pool, storage: LocalStorage, files: FileDeleter) -> ImageService:

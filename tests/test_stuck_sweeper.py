@@ -6,24 +6,20 @@ import asyncio
 import os
 import signal
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import cast
 
 import aio_pika
 import asyncpg
-import pytest
 
 from infra.broker.topology import JOB_QUEUE
 from infra.db import images, outbox
-from infra.db.migrate import migrate
 from server.outbox_relay import OutboxRelay
 from server.stuck_sweeper import StuckSweeper
 from tests.broker import queue_depth
 from tests.images import photo
 from tests.processes import own_server
 from tests.scraping import wait_for
-from tests.services import create_database, drop_database, require_postgres
 
 _STUCK_AFTER_S = 60.0
 
@@ -33,18 +29,6 @@ class _Relay:
 
     def kick(self) -> None:
         self.kicks += 1
-
-
-@pytest.fixture
-async def pool() -> AsyncIterator[asyncpg.Pool]:
-    require_postgres()
-    url = await asyncio.to_thread(create_database)
-    await migrate(url)
-    created = await asyncpg.create_pool(url, min_size=1, max_size=2)
-    assert created is not None
-    yield created
-    await created.close()
-    await asyncio.to_thread(drop_database, url)
 
 
 def _sweeper(pool: asyncpg.Pool) -> StuckSweeper:
