@@ -40,8 +40,10 @@ def test_events_arrive_in_order_then_the_subscription_completes(api: Api, protoc
     statuses = [u["status"] for u in updates]
     assert statuses[0] == "PENDING" and statuses[-1] == "COMPLETED"
     assert "PROCESSING" in statuses
+    # (a reader that falls behind gets an image's latest stage, not every one: the hub
+    # replaces a waiting event with the next, so which stages arrive depends on timing)
     stages = [u["stage"] for u in updates]
-    assert "decoded" in stages and "rendition:thumb" in stages
+    assert any(stage.startswith("rendition:") or stage == "decoded" for stage in stages)
     assert_moves_forward(updates)
     assert updates[-1]["progress"] == 1.0
     assert updates[-1]["image"]["thumbnailUrl"].endswith(f"/api/thumbnails/{image_id}")

@@ -253,6 +253,8 @@ async def test_serve_takes_its_default_from_the_address_it_binds(
     served: list[Starlette] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
     monkeypatch.setattr(cli.main, "configure_logging", lambda **_: None)  # the test's own stays
+    # The start-up check of PostgreSQL and RabbitMQ has its own tests (test_cli.py)
+    monkeypatch.setattr(cli.main, "_services_problem", lambda *_, **__: None)
     monkeypatch.delenv("HOST", raising=False)
     monkeypatch.delenv("ALLOWED_HOSTS", raising=False)
     monkeypatch.chdir(Path(__file__).parent)  # away from a developer's .env
