@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
+
+STOP_TIMEOUT_S = 5.0
 
 
 class BackgroundLoop(abc.ABC):
@@ -18,7 +21,12 @@ class BackgroundLoop(abc.ABC):
     async def stop(self) -> None:
         if self._task:
             self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            # A loop cancelled while closing a connection to a broker that is away would
+            # wait for the broker; shutdown goes on without it.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(self._task, return_exceptions=True), STOP_TIMEOUT_S
+                )
 
     @abc.abstractmethod
     async def run(self) -> None: ...

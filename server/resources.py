@@ -9,11 +9,11 @@ from dataclasses import dataclass
 import asyncpg
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
-from infra.broker.connection import connect
+from infra.broker.connection import close_connection, connect
 from infra.broker.events import EventPublisher
 from infra.broker.topology import declare_job_queue
 from infra.db.migrate import migrate
-from infra.db.pool import create_pool
+from infra.db.pool import close_pool, create_pool
 from infra.settings import Settings
 from infra.storage import Storage, open_storage
 from server.events.hub import EventHub
@@ -44,9 +44,9 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
     storage = open_storage(settings.storage_dir)
     async with contextlib.AsyncExitStack() as stack:
         pool = await create_pool(settings)
-        stack.push_async_callback(pool.close)
+        stack.push_async_callback(close_pool, pool)
         broker = await connect(settings, client_name="imagequeue-server")
-        stack.push_async_callback(broker.close)
+        stack.push_async_callback(close_connection, broker)
         channel = await broker.channel(publisher_confirms=True)
         await declare_job_queue(channel)
         hub = EventHub(max_buffered_images=settings.subscriber_buffer_images)

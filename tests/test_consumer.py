@@ -387,3 +387,17 @@ def test_a_render_finished_while_the_database_blinked_completes_soon_after(
         # ... and a blip keeps the finished render: one attempt, not two
         if outage_s < 4:
             assert image["attempts"] == 1, image
+
+
+def test_a_server_cut_off_from_the_broker_still_stops_when_told(own: OwnServer) -> None:
+    # Given a server whose only way to RabbitMQ is a proxy, cut (an outage of its own)
+    with proxied(own.env["AMQP_URL"], AMQP_HOST, AMQP_PORT) as (proxied_url, proxy):
+        server, _ = own.launcher.start_server({"AMQP_URL": proxied_url})
+        proxy.cut()
+        time.sleep(2)  # its connections notice and start reconnecting
+
+        # When it is told to stop
+        server.popen.send_signal(signal.SIGTERM)
+
+        # Then it stops, without waiting for the broker to come back (or this raises)
+        assert server.popen.wait(timeout=40) is not None

@@ -10,13 +10,12 @@ import signal
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
 
-import asyncpg
-from aio_pika.abc import AbstractQueue, AbstractRobustConnection, ConsumerTag
+from aio_pika.abc import AbstractQueue, ConsumerTag
 
-from infra.broker.connection import connect
+from infra.broker.connection import close_connection, connect
 from infra.broker.events import EventPublisher
 from infra.broker.topology import declare_job_queue
-from infra.db.pool import create_pool
+from infra.db.pool import close_pool, create_pool
 from infra.heap import freeze_startup_heap
 from infra.renditions import thumb_spec
 from infra.settings import Settings
@@ -121,8 +120,8 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         await progress.close()
         if metrics_server is not None:
             await metrics_server.close()
-        await _close_connection(connection)
-        await _close_pool(pool)
+        await close_connection(connection)
+        await close_pool(pool)
         consumer.close()
     # Not in the finally: a worker that never started (its metrics port taken) says only why.
     log.info("worker stopped")
@@ -140,24 +139,6 @@ async def _stop_consuming(queue: AbstractQueue, consumer_tag: ConsumerTag) -> No
         await asyncio.wait_for(queue.cancel(consumer_tag), _SHUTDOWN_STEP_TIMEOUT_S)
     except Exception as exc:
         log.warning("consumer not cancelled (%s): stopping anyway", _why(exc))
-
-
-async def _close_connection(connection: AbstractRobustConnection) -> None:
-    # Unacked jobs go back to the queue when the broker sees the connection end; if the
-    # broker is away it has already seen that, and a close that cannot be said is skipped.
-    try:
-        await asyncio.wait_for(connection.close(), _SHUTDOWN_STEP_TIMEOUT_S)
-    except Exception as exc:
-        log.warning("broker connection not closed cleanly (%s)", _why(exc))
-
-
-async def _close_pool(pool: asyncpg.Pool) -> None:
-    # A pool whose connections are stuck on an unreachable database would otherwise hold
-    # the exit until its TCP timeouts.
-    try:
-        await asyncio.wait_for(pool.close(), _SHUTDOWN_STEP_TIMEOUT_S)
-    except Exception:
-        pool.terminate()
 
 
 def _why(exc: BaseException) -> str:

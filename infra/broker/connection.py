@@ -12,6 +12,10 @@ from infra.settings import Settings
 
 log = logging.getLogger(__name__)
 
+CLOSE_TIMEOUT_S = 5.0
+"""How long closing the connection may take at shutdown: a robust connection that lost its
+broker waits for it to come back before it can close, however long that takes."""
+
 
 async def connect(settings: Settings, *, client_name: str) -> AbstractRobustConnection:
     connection = await aio_pika.connect_robust(
@@ -57,3 +61,14 @@ class _OutageLog:
         if self._lost:
             log.info("broker connection restored", extra={"connection_name": self._name})
         self._lost = False
+
+
+async def close_connection(connection: AbstractRobustConnection) -> None:
+    """Close at shutdown, or give up after ``CLOSE_TIMEOUT_S``: unacked messages go back to
+    their queue when the broker sees the connection end, which a broker that is away has
+    already seen."""
+    try:
+        await asyncio.wait_for(connection.close(), CLOSE_TIMEOUT_S)
+    except Exception as exc:
+        why = "no answer from the broker" if isinstance(exc, TimeoutError) else type(exc).__name__
+        log.warning("broker connection not closed cleanly (%s)", why)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import asyncpg
 
 from infra.settings import Settings
@@ -18,6 +20,19 @@ async def create_pool(settings: Settings) -> asyncpg.Pool:
     )
     assert pool is not None
     return pool
+
+
+CLOSE_TIMEOUT_S = 5.0
+
+
+async def close_pool(pool: asyncpg.Pool) -> None:
+    """Close at shutdown, or terminate after ``CLOSE_TIMEOUT_S``: a pool whose connections
+    are stuck on an unreachable database would otherwise hold the exit until its TCP
+    timeouts."""
+    try:
+        await asyncio.wait_for(pool.close(), CLOSE_TIMEOUT_S)
+    except Exception:
+        pool.terminate()
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
