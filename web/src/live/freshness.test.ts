@@ -4,6 +4,7 @@ import { Observable, Subject } from "rxjs";
 import { describe, expect, it } from "vitest";
 
 import { IMAGE_DETAIL, IMAGE_UPDATES, IMAGES } from "../graphql/operations";
+import { RETRY_IMAGE } from "../graphql/optional";
 import type { ImageCard, ImageStatus, StoredStatus } from "../graphql/types";
 import { imageCard, imageUpdate } from "../test/images";
 import { LiveFreshness } from "./freshness";
@@ -61,6 +62,19 @@ describe("a query's answer and the live events that overtook it", () => {
     const { data } = await query;
     expect(data?.image?.status).toBe("COMPLETED");
     expect(data?.image?.thumbnailUrl).toBe("/api/thumbnails/7");
+  });
+
+  it("keeps a FAILED event that overtook a retry's answer", async () => {
+    const { client, events, answers } = setUp();
+    const retry = client.mutate({ mutation: RETRY_IMAGE, variables: { id: "7" } });
+
+    // The image is requeued, processed and fails again before the retry's answer lands
+    events.next(event("PROCESSING", imageCard("7", "cat.jpg", "PROCESSING")));
+    events.next(event("FAILED", imageCard("7", "cat.jpg", "FAILED")));
+    answers.next({ retryImage: { ...imageCard("7", "cat.jpg", "PENDING"), attempts: 0 } });
+
+    const { data } = await retry;
+    expect(data?.retryImage?.status).toBe("FAILED");
   });
 
   it("takes the answer over events received before the query was sent", async () => {

@@ -10,7 +10,7 @@ const MAX_REMEMBERED_IMAGES = 5_000;
 type Json = Record<string, unknown>;
 
 /**
- * Keeps a query's answer from undoing a live event that overtook it.
+ * Keeps a query's or a mutation's answer from undoing a live event that overtook it.
  *
  * A query reads the database at some moment; an event for a change made after that moment
  * can reach the page over the WebSocket before the query's answer arrives over HTTP.
@@ -27,14 +27,16 @@ export class LiveFreshness {
 
   readonly link = new ApolloLink((operation, forward) => {
     const sentAfter = this.received;
-    const isQuery = operation.operationType === OperationTypeNode.QUERY;
+    // A mutation's answer too: a retried image that fails again at once has its FAILED
+    // event overtake the retry's answer (PENDING), which would otherwise stay for good.
+    const readsState = operation.operationType !== OperationTypeNode.SUBSCRIPTION;
     return forward(operation).pipe(
       map((result) => {
         const data = result.data as Json | null | undefined;
         if (!data) return result;
         if (operation.operationType === OperationTypeNode.SUBSCRIPTION) {
           this.record(data.imageUpdates as ImageUpdate | undefined);
-        } else if (isQuery) {
+        } else if (readsState) {
           this.refresh(data, sentAfter);
         }
         return result;
