@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing
-import resource
 import statistics
 import sys
 import tempfile
@@ -31,6 +30,7 @@ from pathlib import Path
 
 from PIL import Image
 
+from bench.peak_rss import peak_rss_mib
 from bench.photos import SEED, SIZES_PX, SOURCE_JPEG_QUALITY, make_photo
 from infra.renditions import DEFAULT_PRESETS, OutputFormat, RenditionSpec, thumb_spec
 from infra.storage.local import LocalStorage
@@ -99,16 +99,7 @@ def _time_in_child(method: str, path: Path, repeat: int) -> tuple[list[float], f
         start = time.perf_counter()
         run(path, out_dir)
         runs.append(time.perf_counter() - start)
-    return runs, _peak_rss_mib()
-
-
-def _peak_rss_mib() -> float:
-    # VmHWM belongs to this process's own address space, which exec started afresh;
-    # ru_maxrss would carry over the parent's peak (it made the test images).
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return runs, peak_rss_mib()
 
 
 def _encode_costs(repeat: int) -> dict[str, float]:

@@ -32,6 +32,7 @@ EXTRA_RENDITIONS = ("none", "default", "WEBP", "AVIF")
 _RENDER = """
 import sys
 from pathlib import Path
+from bench.peak_rss import peak_rss_mib
 from infra.renditions import DEFAULT_PRESETS, OutputFormat, RenditionSpec, thumb_spec
 from infra.storage.local import LocalStorage
 from worker.processing import Limits, Target, process_image
@@ -43,9 +44,7 @@ if sys.argv[2] != "none":
     targets = [Target(spec, f"renditions/{spec.name}") for spec in specs]
     limits = Limits(max_pixels=int(sys.argv[3]), time_limit_s=300)
     process_image(LocalStorage(Path(sys.argv[1])), "originals/big.png", targets, limits)
-# VmHWM, not ru_maxrss: Linux carries ru_maxrss over from the forking parent.
-status = Path("/proc/self/status").read_text().splitlines()
-print(next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) * 1024)
+print(round(peak_rss_mib() * 2**20))
 """
 
 
