@@ -164,21 +164,18 @@ def _services_problem(settings: Settings, *, may_create_database: bool) -> str |
 
     from cli.services import DATABASE_REFUSED, Unreachable, broker, database, database_refused
 
-    async def probe_database() -> None:
+    async def probe() -> None:
         try:
             async with database(settings):
                 pass
         except asyncpg.InvalidCatalogNameError:
             if not may_create_database:
                 raise
-
-    async def probe_broker() -> None:
         connection = await broker(settings, client_name="imagequeue-start-check")
         await connection.close()
 
     try:
-        asyncio.run(probe_database())
-        asyncio.run(probe_broker())
+        asyncio.run(probe())
     except Unreachable as exc:
         return str(exc)
     except DATABASE_REFUSED as exc:
