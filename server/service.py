@@ -164,7 +164,7 @@ class ImageService:
         try:
             # The row and its job commit together: once the client has an id, the job
             # exists, whatever happens to the broker or to this process next.
-            record = await outbox.insert_pending_image(
+            record, entry = await outbox.insert_pending_image(
                 self._pool,
                 filename=filename,
                 original_path=stored.key,
@@ -185,7 +185,7 @@ class ImageService:
                 )
                 raise ServiceUnavailable(DATABASE_UNAVAILABLE_MESSAGE) from exc
             raise
-        self._relay.kick()
+        self._relay.hand_over(entry)
         return record
 
     async def retry(self, image_id: int) -> ImageRecord | None:

@@ -63,7 +63,7 @@ def _service(pool: asyncpg.Pool, storage: LocalStorage, files: FileDeleter) -> I
 async def _completed_image(pool: asyncpg.Pool, storage: LocalStorage) -> tuple[int, list[Path]]:
     """A completed image with an original, a thumbnail and one rendition on disk, plus a
     rendition its worker wrote but never recorded; its id and its files."""
-    record = await outbox.insert_pending_image(
+    record, _ = await outbox.insert_pending_image(
         pool, filename="a.jpg", original_path=_ORIGINAL, file_size=3, content_type="image/jpeg"
     )
     thumb = thumbnail_key_for(_ORIGINAL)

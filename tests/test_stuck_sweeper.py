@@ -38,7 +38,7 @@ def _sweeper(pool: asyncpg.Pool) -> StuckSweeper:
 
 async def _published_image(pool: asyncpg.Pool, *, age_s: float) -> int:
     """A pending image uploaded ``age_s`` ago whose job the relay has published."""
-    record = await outbox.insert_pending_image(
+    record, _ = await outbox.insert_pending_image(
         pool, filename="a.jpg", original_path="originals/a.jpg", file_size=1, content_type="x"
     )
     await pool.execute("DELETE FROM job_outbox WHERE image_id = $1", record.id)

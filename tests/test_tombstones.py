@@ -10,7 +10,7 @@ from infra.db import images, outbox
 
 
 async def _new_image(connection: asyncpg.Connection) -> int:
-    record = await outbox.insert_pending_image(
+    record, _ = await outbox.insert_pending_image(
         connection,
         filename="a.jpg",
         original_path="originals/a.jpg",

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import enum
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -55,7 +55,7 @@ class ImageRecord:
     """The upload's own rendition specs; None means the worker's presets."""
 
     @classmethod
-    def from_row(cls, row: asyncpg.Record) -> ImageRecord:
+    def from_row(cls, row: asyncpg.Record | Mapping[str, Any]) -> ImageRecord:
         values: dict[str, Any] = dict(row)
         values["status"] = ImageStatus(values["status"])
         # asyncpg returns JSONB as text unless a codec is set on every connection.

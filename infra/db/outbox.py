@@ -3,6 +3,10 @@
 An entry's ``job`` is NULL when it is the image's own job, ``job_for(image_id,
 original_path)``: the relay makes it from the row. That lets an upload write its row and
 its entry in one statement.
+
+An upload's entry goes back to the server that wrote it, which publishes it from memory;
+other relays leave it alone for ``UPLOADER_PUBLISHES_WITHIN_S`` (its ``publish_after``)
+and publish it only if that server did not (it crashed, or its broker was away).
 """
 
 from __future__ import annotations
@@ -16,6 +20,10 @@ from infra.broker.messages import ImageJob
 from infra.db import images
 from infra.db.images import Executor, ImageRecord
 from infra.renditions import job_for
+
+UPLOADER_PUBLISHES_WITHIN_S = 2.0
+"""How long an upload's entry is left to its own server, which publishes it in milliseconds;
+past this, any relay's poll publishes it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,12 +41,13 @@ async def insert_pending_image(
     file_size: int,
     content_type: str,
     requested_renditions: str | None = None,
-) -> ImageRecord:
+) -> tuple[ImageRecord, OutboxEntry]:
     """A pending row and its job, in one statement, so together or not at all.
 
-    ``requested_renditions`` is the upload's rendition specs as JSON, if it has its own.
-    One statement instead of a transaction of two saves the BEGIN and COMMIT round trips
-    on every upload's critical path.
+    Returns the row and its outbox entry, which is the caller's to publish (other relays
+    wait ``UPLOADER_PUBLISHES_WITHIN_S`` for it). ``requested_renditions`` is the upload's
+    rendition specs as JSON, if it has its own. One statement instead of a transaction of
+    two saves the BEGIN and COMMIT round trips on every upload's critical path.
     """
     row = await db.fetchrow(
         f"""
@@ -49,18 +58,24 @@ async def insert_pending_image(
             VALUES ($1, $2, $3, $4, 'pending', $5::jsonb)
             RETURNING {images.COLUMNS}
         ), queued AS (
-            INSERT INTO job_outbox (image_id) SELECT id FROM image
+            INSERT INTO job_outbox (image_id, publish_after)
+            SELECT id, now() + make_interval(secs => $6) FROM image
+            RETURNING id
         )
-        SELECT * FROM image
+        SELECT image.*, queued.id AS outbox_entry_id FROM image, queued
         """,
         filename,
         original_path,
         file_size,
         content_type,
         requested_renditions,
+        UPLOADER_PUBLISHES_WITHIN_S,
     )
     assert row is not None
-    return ImageRecord.from_row(row)
+    values = dict(row)
+    entry_id = values.pop("outbox_entry_id")
+    record = ImageRecord.from_row(values)
+    return record, OutboxEntry(entry_id, record.id, job_for(record.id, original_path).encode())
 
 
 async def enqueue(db: Executor, image_id: int, job: ImageJob | None = None) -> None:
@@ -73,7 +88,7 @@ async def enqueue(db: Executor, image_id: int, job: ImageJob | None = None) -> N
 
 
 async def claim_batch(connection: Executor, *, limit: int) -> list[OutboxEntry]:
-    """Lock up to ``limit`` entries, oldest first, that no other relay holds.
+    """Lock up to ``limit`` due entries, oldest first, that no other relay holds.
 
     Call inside a transaction; the locks last until it ends, so two server instances
     never publish the same entry at the same time.
@@ -82,6 +97,7 @@ async def claim_batch(connection: Executor, *, limit: int) -> list[OutboxEntry]:
         """
         SELECT entry.id, entry.image_id, entry.job, image.original_path
         FROM job_outbox AS entry JOIN images AS image ON image.id = entry.image_id
+        WHERE entry.publish_after <= now()
         ORDER BY entry.id
         LIMIT $1
         FOR UPDATE OF entry SKIP LOCKED
