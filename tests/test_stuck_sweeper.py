@@ -105,6 +105,38 @@ async def test_a_processing_image_is_requeued_only_past_its_own_deadline(
     assert not await images.claim_for_processing(pool, long_job, take_over=False, stale_after_s=1)
 
 
+async def test_a_take_back_never_takes_a_claim_made_after_the_sweeper_released_the_image(
+    pool: asyncpg.Pool,
+) -> None:
+    # Given an image whose first delivery rendered it but could not record the result (the
+    # database was away), leaving its claim (1 attempt), and whose claim then ran out
+    image_id = await _published_image(pool, age_s=1)
+    assert await images.claim_for_processing(pool, image_id, take_over=False, stale_after_s=10)
+    await pool.execute(
+        "UPDATE images SET started_at = now() - interval '2 minutes',"
+        " processing_deadline_at = now() - interval '1 minute' WHERE id = $1",
+        image_id,
+    )
+    # And the sweeper released it and another delivery claimed it (2 attempts)
+    assert await _sweeper(pool).sweep() == [image_id]
+    assert await images.claim_for_processing(pool, image_id, take_over=False, stale_after_s=60)
+
+    # When the first job comes back to take back the claim it left (its 1 attempt)
+    taken = await images.claim_for_processing(
+        pool, image_id, take_over=True, stale_after_s=60, held_with_attempts=1
+    )
+
+    # Then it does not: the other delivery keeps the image, which is not rendered twice
+    assert taken is None
+    current = await images.get(pool, image_id)
+    assert current is not None
+    assert (current.status, current.attempts) == ("processing", 2)
+    # While a take-back of the claim that is still its own goes ahead
+    assert await images.claim_for_processing(
+        pool, image_id, take_over=True, stale_after_s=60, held_with_attempts=2
+    )
+
+
 async def test_a_processing_image_claimed_before_deadlines_were_kept_is_requeued_as_before(
     pool: asyncpg.Pool,
 ) -> None:

@@ -270,7 +270,12 @@ class JobConsumer:
             return await self._retry(message, job, exc, attempts)
 
     async def _claim(
-        self, message: AbstractIncomingMessage, job: ImageJob, *, take_over: bool
+        self,
+        message: AbstractIncomingMessage,
+        job: ImageJob,
+        *,
+        take_over: bool,
+        held_with_attempts: int | None = None,
     ) -> tuple[ImageRecord, JobPaths] | None:
         """The image's row, claimed, and where the job reads and writes; None when the image
         is gone, final or held by another delivery.
@@ -291,6 +296,7 @@ class JobConsumer:
                 take_over=take_over,
                 stale_after_s=self._stale_after_s,
                 original_key=original_key,
+                held_with_attempts=held_with_attempts,
             )
             if record is not None:
                 return record, JobPaths(record.original_path, thumbnail_key)
@@ -303,6 +309,7 @@ class JobConsumer:
             job.image_id,
             take_over=take_over,
             stale_after_s=self._stale_after_s,
+            held_with_attempts=held_with_attempts,
         )
         return None if record is None else (record, paths)
 
@@ -316,6 +323,8 @@ class JobConsumer:
         the job on with the attempts it made. That count is the row's only while no other
         delivery has claimed the image since (each claim adds one), so it tells this job's
         own leftover claim from a copy in flight elsewhere, which must not be taken over.
+        The claim checks that count again in its own statement: between the read and the
+        claim, the stuck sweeper may release the image and another delivery claim it.
         """
         made = attempts_made(message)
         current = await images.get(self._pool, job.image_id)
@@ -330,7 +339,7 @@ class JobConsumer:
             "job takes back the claim its previous delivery left",
             extra={"image_id": job.image_id, "attempt": made},
         )
-        return await self._claim(message, job, take_over=True)
+        return await self._claim(message, job, take_over=True, held_with_attempts=made)
 
     async def _refuse(self, message: AbstractIncomingMessage, refused: PathsRefused) -> JobOutcome:
         # Poison, as an undecodable body is: every delivery would be refused the same way.

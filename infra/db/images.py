@@ -181,6 +181,7 @@ async def claim_for_processing(
     take_over: bool,
     stale_after_s: float,
     original_key: str | None = None,
+    held_with_attempts: int | None = None,
 ) -> ImageRecord | None:
     """Move a pending image to processing and count the attempt.
 
@@ -191,6 +192,9 @@ async def claim_for_processing(
     redelivered the job: its last holder is gone) or when its claim has run out (rows
     claimed before deadlines were kept: started more than ``stale_after_s`` ago); a second
     copy of a job in flight is not processed twice.
+    With ``held_with_attempts``, ``take_over`` takes only a claim whose row still counts
+    that many attempts: the one this job's previous delivery left, never one that another
+    delivery has made since (each claim adds one), checked in the same statement.
     With ``original_key``, only an image whose ``original_path`` is that key (leading
     ``/`` aside) is claimed. Returns None when the image is gone, final, held elsewhere or
     not that original's.
@@ -203,8 +207,9 @@ async def claim_for_processing(
         WHERE id = $1 AND (
             status = 'pending'
             OR (status = 'processing'
-                AND ($2 OR coalesce(processing_deadline_at,
-                                    started_at + make_interval(secs => $3)) < now()))
+                AND (($2 AND ($5::int IS NULL OR attempts = $5::int))
+                     OR coalesce(processing_deadline_at,
+                                 started_at + make_interval(secs => $3)) < now()))
         ) AND ($4::text IS NULL OR ltrim(original_path, '/') = $4::text)
         RETURNING {COLUMNS}
         """,
@@ -212,6 +217,7 @@ async def claim_for_processing(
         take_over,
         stale_after_s,
         original_key,
+        held_with_attempts,
     )
     return ImageRecord.from_row(row) if row else None
 
