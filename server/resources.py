@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -11,7 +12,7 @@ from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
 from infra.broker.connection import close_connection, connect
 from infra.broker.events import EventPublisher
-from infra.broker.topology import declare_job_queue
+from infra.broker.topology import declare_job_queue, jobs_waiting
 from infra.db.migrate import migrate
 from infra.db.pool import close_pool, create_pool
 from infra.settings import Settings
@@ -70,6 +71,7 @@ async def open_resources(settings: Settings) -> AsyncIterator[Resources]:
         sweeper = StuckSweeper(
             pool=pool,
             relay=relay,
+            jobs_waiting=functools.partial(jobs_waiting, broker),
             stuck_after_s=settings.stuck_after_s,
             interval_s=settings.stuck_sweep_interval_s,
         )

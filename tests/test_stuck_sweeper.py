@@ -31,9 +31,21 @@ class _Relay:
         self.kicks += 1
 
 
+async def _empty_job_queue() -> int:
+    """What the broker says of a job queue with no message waiting (these tests have no
+    broker; the tests below that start a server have a real one)."""
+    return 0
+
+
 def _sweeper(pool: asyncpg.Pool) -> StuckSweeper:
     relay = cast(OutboxRelay, _Relay())
-    return StuckSweeper(pool=pool, relay=relay, stuck_after_s=_STUCK_AFTER_S, interval_s=3600)
+    return StuckSweeper(
+        pool=pool,
+        relay=relay,
+        jobs_waiting=_empty_job_queue,
+        stuck_after_s=_STUCK_AFTER_S,
+        interval_s=3600,
+    )
 
 
 async def _published_image(pool: asyncpg.Pool, *, age_s: float) -> int:
@@ -168,6 +180,29 @@ def test_an_image_whose_job_was_purged_from_the_queue_completes(
         image = own.api.wait_final(image_id, timeout_s=30)
         assert image["status"] == "COMPLETED", image
         assert "requeued a pending image whose job was lost" in own.server.log()
+
+
+def test_a_backlog_waiting_for_workers_gets_no_copies_of_its_jobs(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    settings = {"STUCK_AFTER_S": "1", "STUCK_SWEEP_INTERVAL_S": "0.3"}
+    with own_server(service_env, tmp_path, settings) as own:
+        # Given images uploaded while no worker runs, whose jobs wait in the queue for
+        # longer than STUCK_AFTER_S
+        image_ids = [own.api.upload(f"waiting-{n}.jpg", photo())["id"] for n in range(3)]
+        amqp_url = own.env["AMQP_URL"]
+        wait_for(lambda: queue_depth(amqp_url, JOB_QUEUE) == 3, "the jobs in the queue")
+        time.sleep(4)  # several sweeps past STUCK_AFTER_S
+
+        # Then the queue holds each job once: none was taken for lost and queued again
+        assert queue_depth(amqp_url, JOB_QUEUE) == 3
+        assert "requeued a pending image whose job was lost" not in own.server.log()
+
+        # And once a worker starts, each image completes on its first attempt
+        own.launcher.start_worker()
+        for image_id in image_ids:
+            image = own.api.wait_final(image_id, timeout_s=30)
+            assert (image["status"], image["attempts"]) == ("COMPLETED", 1), image
 
 
 async def _purge(amqp_url: str) -> None:

@@ -111,6 +111,12 @@ async def job_queue_state(
     return result.message_count or 0, result.consumer_count or 0
 
 
+async def jobs_waiting(connection: AbstractConnection) -> int:
+    """Messages ready in the job queue, not yet delivered to a worker."""
+    waiting, _ = await job_queue_state(connection)
+    return waiting
+
+
 def persistent_json(
     body: bytes,
     *,

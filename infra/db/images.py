@@ -306,9 +306,10 @@ async def requeue_lost_pending(
 
     A pending image with no outbox entry has had its job published (or it came from a
     producer that publishes its own). It seems lost when nothing has happened to the image
-    for ``stuck_after_s``: not uploaded, claimed, retried or queued again in that time. A
-    job that is only slow to come (a long queue) gets a duplicate at most once per
-    ``stuck_after_s``, which the worker's claim makes harmless.
+    for ``stuck_after_s``: not uploaded, claimed, retried or queued again in that time. The
+    caller asks only while no job waits in the queue (``server/stuck_sweeper.py``), since a
+    job in a backlog is not lost; one only slow to come then gets a duplicate at most once
+    per ``stuck_after_s``, which the worker's claim makes harmless.
     """
     rows = await db.fetch(
         f"""
