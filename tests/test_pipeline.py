@@ -95,10 +95,11 @@ def test_originals_of_rows_without_a_content_type_are_served_as_what_they_are(
 def test_a_job_in_the_original_designs_own_words_completes(
     api: Api, database_url: str, amqp_url: str
 ) -> None:
-    # Given an original stored the original design's way, and its row
+    # Given an original stored the original design's way, and its row, whose path is from
+    # the shared volume's root as the original design's were ("/uploads/image.jpg")
     (api.storage_dir / "uploads").mkdir(exist_ok=True)
     (api.storage_dir / "uploads" / "dog.jpg").write_bytes(photo(300, 200))
-    image_id = _insert_as_the_original_design_did(database_url, "dog.jpg", "uploads/dog.jpg")
+    image_id = _insert_as_the_original_design_did(database_url, "dog.jpg", "/uploads/dog.jpg")
     # When its producer publishes the job as the original design's did: no version, and
     # paths from the shared volume's root, with the thumbnail named after the original
     legacy = {
@@ -108,11 +109,14 @@ def test_a_job_in_the_original_designs_own_words_completes(
     }
     publish_raw(amqp_url, json.dumps(legacy).encode())
     # Then the image is processed from the file its row names, and the thumbnail is where
-    # the job asked, under the storage root
+    # the job asked, under the storage root, recorded in the row's own form
     image = api.wait_final(str(image_id))
     assert image["status"] == "COMPLETED", image["error"]
     rest = api.http.get(f"/api/images/{image_id}").json()
-    assert rest["thumbnail_path"] == "thumbnails/dog_thumb.jpg"
+    assert (rest["original_path"], rest["thumbnail_path"]) == (
+        "/uploads/dog.jpg",
+        "/thumbnails/dog_thumb.jpg",
+    )
     thumbnail = decode((api.storage_dir / "thumbnails" / "dog_thumb.jpg").read_bytes())
     assert (thumbnail.format, thumbnail.size) == ("JPEG", (256, 171))
     assert (
@@ -120,6 +124,45 @@ def test_a_job_in_the_original_designs_own_words_completes(
         == (api.storage_dir / "thumbnails" / "dog_thumb.jpg").read_bytes()
     )
     assert api.http.delete(f"/api/images/{image_id}").status_code == 200
+
+
+def test_an_original_deployments_completed_image_is_served_and_deleted_with_its_files(
+    api: Api, database_url: str
+) -> None:
+    # Given an image processed by the original design, carried over with its files and its
+    # row, whose paths are from the shared volume's root
+    original, thumbnail = photo(300, 200), photo(256, 171)
+    for folder, name, content in [
+        ("uploads", "bird.jpg", original),
+        ("thumbnails", "bird_thumb.jpg", thumbnail),
+    ]:
+        (api.storage_dir / folder).mkdir(exist_ok=True)
+        (api.storage_dir / folder / name).write_bytes(content)
+
+    async def insert() -> int:
+        connection = await asyncpg.connect(database_url)
+        try:
+            image_id: int = await connection.fetchval(
+                "INSERT INTO images (filename, original_path, thumbnail_path, status,"
+                " processed_at) VALUES ('bird.jpg', '/uploads/bird.jpg',"
+                " '/thumbnails/bird_thumb.jpg', 'completed', now()) RETURNING id"
+            )
+        finally:
+            await connection.close()
+        return image_id
+
+    image_id = asyncio.run(insert())
+
+    # Then its thumbnail and its original are served
+    served_thumbnail = api.http.get(f"/api/thumbnails/{image_id}")
+    assert (served_thumbnail.status_code, served_thumbnail.content) == (200, thumbnail)
+    served_original = api.http.get(f"/api/images/{image_id}/original")
+    assert (served_original.status_code, served_original.content) == (200, original)
+
+    # And deleting it removes both files
+    assert api.http.delete(f"/api/images/{image_id}").status_code == 200
+    assert not (api.storage_dir / "uploads" / "bird.jpg").exists()
+    assert not (api.storage_dir / "thumbnails" / "bird_thumb.jpg").exists()
 
 
 def test_graphql_upload_becomes_a_thumbnail_that_fits_and_keeps_the_aspect(api: Api) -> None:

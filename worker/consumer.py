@@ -29,9 +29,9 @@ from infra.renditions import (
     rendition_key,
     thumbnail_key_for,
 )
-from infra.storage import InvalidKey, Storage, StorageError
+from infra.storage import InvalidKey, Storage, StorageError, key_of_path
 from worker.errors import PermanentImageError, TimeLimitExceeded
-from worker.job_paths import JobPaths, PathsRefused, as_key, job_paths
+from worker.job_paths import JobPaths, PathsRefused, job_paths
 from worker.processing import Limits, ProcessResult, Target, pool_ready, process_image
 from worker.progress import ProgressReporter
 from worker.requeue import JobRequeuer, attempts_made, database_waits
@@ -284,8 +284,8 @@ class JobConsumer:
         image's (``PathsRefused``) must leave the row as it is. The row's ``original_path``
         never changes, so what was checked is what gets claimed.
         """
-        original_key = as_key(job.original_path)
-        thumbnail_key = as_key(job.thumbnail_path)
+        original_key = key_of_path(job.original_path)
+        thumbnail_key = key_of_path(job.thumbnail_path)
         if thumbnail_key == thumbnail_key_for(original_key):
             # Every job the server makes. Its paths are the image's if its original is,
             # which the claim itself checks: no read of the row before it, on every job's
@@ -299,7 +299,7 @@ class JobConsumer:
                 held_with_attempts=held_with_attempts,
             )
             if record is not None:
-                return record, JobPaths(record.original_path, thumbnail_key)
+                return record, JobPaths(record.original_key, thumbnail_key)
         current = await images.get(self._pool, job.image_id)
         if current is None:
             return None
@@ -440,7 +440,7 @@ class JobConsumer:
         completed = await self._record_completed(
             job.image_id,
             images.Processed(
-                thumbnail_path=thumb.key,
+                thumbnail_path=record.path_for(thumb.key),
                 thumbnail_size=thumb.size_bytes,
                 width=result.width,
                 height=result.height,

@@ -20,6 +20,7 @@ from infra.broker.messages import ImageJob
 from infra.db import images
 from infra.db.images import Executor, ImageRecord
 from infra.renditions import THUMBNAILS_FOLDER, thumbnail_key_for
+from infra.storage import key_of_path
 
 _SHOWN_CHARS = 200
 """A forged path can be as long as the message; the log and the dead letter show this much."""
@@ -60,27 +61,22 @@ class PathsRefused(Exception):
         return [disagreement.field for disagreement in self.disagreements]
 
 
-def as_key(path: str) -> str:
-    """The storage key ``path`` names, read as the original design wrote it."""
-    return path.lstrip("/")
-
-
 async def job_paths(db: Executor, job: ImageJob, record: ImageRecord) -> JobPaths:
     """Where ``job`` may read and write, ``record`` being its image's row now.
 
     Raises ``PathsRefused`` naming every field that disagrees. Changes nothing.
     """
     disagreements: list[Disagreement] = []
-    if as_key(job.original_path) != as_key(record.original_path):
+    if key_of_path(job.original_path) != record.original_key:
         why = f"is not the row's original_path {_shown(record.original_path)}"
         disagreements.append(Disagreement("originalPath", job.original_path, why))
-    thumbnail_key = as_key(job.thumbnail_path)
+    thumbnail_key = key_of_path(job.thumbnail_path)
     why_not = await _not_its_thumbnail(db, thumbnail_key, record)
     if why_not is not None:
         disagreements.append(Disagreement("thumbnailPath", job.thumbnail_path, why_not))
     if disagreements:
         raise PathsRefused(record.id, disagreements)
-    return JobPaths(record.original_path, thumbnail_key)
+    return JobPaths(record.original_key, thumbnail_key)
 
 
 async def _not_its_thumbnail(db: Executor, key: str, record: ImageRecord) -> str | None:
@@ -91,11 +87,11 @@ async def _not_its_thumbnail(db: Executor, key: str, record: ImageRecord) -> str
     of a legacy producer's own choosing (the original design let producers choose), as long
     as it is directly in the thumbnail folder and is no other image's file.
     """
-    named = thumbnail_key_for(record.original_path)
+    named = thumbnail_key_for(record.original_key)
     if key == named:
         return None
     if record.thumbnail_path is not None:
-        if key == as_key(record.thumbnail_path):
+        if key == record.thumbnail_key:
             return None
         return f"is neither the row's thumbnail_path {_shown(record.thumbnail_path)} nor {named!r}"
     folder, _, name = key.partition("/")
@@ -107,7 +103,7 @@ async def _not_its_thumbnail(db: Executor, key: str, record: ImageRecord) -> str
         # Control characters and lone surrogates: PostgreSQL cannot even be asked about them.
         or not name.isprintable()
         or len(key) > images.MAX_PATH_CHARS
-        or key == as_key(record.original_path)
+        or key == record.original_key
     ):
         return f"is not {named!r} nor a file of its own directly in {THUMBNAILS_FOLDER}/"
     holder = await images.other_image_with_key(db, key, image_id=record.id)

@@ -16,6 +16,8 @@ from typing import Any
 import asyncpg
 from asyncpg.pool import PoolConnectionProxy
 
+from infra.storage import key_of_path
+
 Executor = asyncpg.Pool | asyncpg.Connection | PoolConnectionProxy
 
 
@@ -53,6 +55,21 @@ class ImageRecord:
     """What the worker wrote: ``{name, key, width, height, format, size}`` each."""
     requested_renditions: list[dict[str, Any]] | None
     """The upload's own rendition specs; None means the worker's presets."""
+
+    @property
+    def original_key(self) -> str:
+        """``original_path`` as a storage key (a legacy row's may start with ``/``)."""
+        return key_of_path(self.original_path)
+
+    @property
+    def thumbnail_key(self) -> str | None:
+        """``thumbnail_path`` as a storage key; None until there is one."""
+        return None if self.thumbnail_path is None else key_of_path(self.thumbnail_path)
+
+    def path_for(self, key: str) -> str:
+        """How this row writes a key of its own: as ``/key`` when its original's path is the
+        original design's, from the volume's root, so its readers find one form per row."""
+        return f"/{key}" if self.original_path.startswith("/") else key
 
     @classmethod
     def from_row(cls, row: asyncpg.Record | Mapping[str, Any]) -> ImageRecord:

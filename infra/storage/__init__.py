@@ -19,6 +19,16 @@ from typing import BinaryIO
 from infra.units import format_bytes
 
 
+def key_of_path(path: str) -> str:
+    """The storage key a row's or a job's path names.
+
+    The original design's rows and jobs hold paths from the shared volume's root
+    (``/uploads/cat.jpg``): a leading ``/`` stands for the storage root. Our own are keys
+    already.
+    """
+    return path.lstrip("/")
+
+
 class StorageError(Exception):
     """The storage backend failed (disk full, permission, missing key)."""
 

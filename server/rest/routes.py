@@ -184,9 +184,9 @@ async def get_thumbnail(request: Request) -> Response:
         return found
     if found.status is ImageStatus.FAILED:
         return _processing_failed(found, f"image {found.id} has no thumbnail")
-    if found.status is not ImageStatus.COMPLETED or not found.thumbnail_path:
+    if found.status is not ImageStatus.COMPLETED or not found.thumbnail_key:
         return _error(404, f"thumbnail of image {found.id} is not ready", status=found.status.value)
-    return _file_response(request, found.thumbnail_path, "image/jpeg")
+    return _file_response(request, found.thumbnail_key, "image/jpeg")
 
 
 async def get_rendition(request: Request) -> Response:
@@ -235,7 +235,7 @@ async def get_original(request: Request) -> Response:
     headers: dict[str, str] = {}
     if download == "1":
         headers["content-disposition"] = attachment(_download_name(found))
-    return _file_response(request, found.original_path, media_type, headers)
+    return _file_response(request, found.original_key, media_type, headers)
 
 
 def _download_name(record: ImageRecord) -> str:
