@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 import asyncpg
 import httpx
@@ -218,11 +219,26 @@ def test_rest_api_of_the_original_design(api: Api) -> None:
     for key in ("id", "filename", "original_path", "thumbnail_path", "created_at", "processed_at"):
         assert status[key] is not None, key
     assert status["thumbnail_path"].endswith("_thumb.jpg")
+    # Timestamps as the original design's API wrote them: UTC, "Z", as a JavaScript Date
+    for key in ("created_at", "processed_at"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", status[key]), status[key]
 
     thumbnail = api.http.get(f"/api/thumbnails/{body['id']}")
     assert thumbnail.status_code == 200
     assert thumbnail.headers["content-type"] == "image/jpeg"
     assert decode(thumbnail.content).size == (256, 192)
+
+
+def test_an_upload_whose_media_type_is_written_in_capitals_is_a_form_too(api: Api) -> None:
+    request = api.http.build_request(
+        "POST", "/api/upload", files={"image": ("cat.jpg", photo(64, 48))}
+    )
+    request.headers["content-type"] = request.headers["content-type"].replace(
+        "multipart/form-data", "Multipart/Form-Data"
+    )
+    response = api.http.send(request)
+    assert response.status_code == 201, response.text
+    api.wait_final(str(response.json()["id"]))
 
 
 def test_thumbnail_of_unknown_image_is_a_json_404(api: Api) -> None:

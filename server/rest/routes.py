@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -39,12 +40,21 @@ def image_json(record: ImageRecord) -> dict[str, Any]:
         "file_size": record.file_size,
         "thumbnail_size": record.thumbnail_size,
         "content_type": record.content_type,
-        "created_at": record.created_at.isoformat(),
-        "started_at": record.started_at.isoformat() if record.started_at else None,
-        "processed_at": record.processed_at.isoformat() if record.processed_at else None,
+        "created_at": _timestamp(record.created_at),
+        "started_at": _timestamp(record.started_at),
+        "processed_at": _timestamp(record.processed_at),
         "error": record.error,
         "attempts": record.attempts,
     }
+
+
+def _timestamp(moment: datetime | None) -> str | None:
+    """UTC with milliseconds and ``Z``, as the original design's API wrote them (its
+    ``2024-01-01T10:00:00Z``; a JavaScript ``Date`` in JSON: ``2024-01-01T10:00:00.000Z``)."""
+    if moment is None:
+        return None
+    utc = moment.astimezone(UTC)
+    return f"{utc:%Y-%m-%dT%H:%M:%S}.{utc.microsecond // 1000:03d}Z"
 
 
 def _error(
@@ -72,7 +82,8 @@ async def _find(request: Request) -> ImageRecord | JSONResponse:
 
 async def upload(request: Request) -> Response:
     resources = resources_of(request.app)
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+    # Media types are case-insensitive: `Multipart/Form-Data` is a form too.
+    if not request.headers.get("content-type", "").lower().startswith("multipart/form-data"):
         return _error(400, _NOT_A_FORM)
     try:
         form = await read_form(
