@@ -19,6 +19,7 @@ from server.graphql.schema import QueryLimits, build_schema
 from server.graphql.view import GraphQLView
 from server.health import healthz, readyz
 from server.metrics import metrics_endpoint
+from server.origins import cors_middleware
 from server.resources import open_resources
 from server.rest.routes import api_routes, service_unavailable
 from server.service import ServiceUnavailable
@@ -82,6 +83,8 @@ def create_app(settings: Settings) -> Starlette:
         middleware=[
             # First: a request for another host (DNS rebinding) reaches nothing else.
             Middleware(TrustedHostRefusalMiddleware, allowed_hosts=allowed_hosts),
+            # Before the body limit: a preflight carries no body and must get its answer.
+            *cors_middleware(settings.allowed_origins),
             Middleware(
                 BodyLimitMiddleware,
                 max_files=settings.max_files_per_request,

@@ -72,3 +72,41 @@ def test_an_origin_in_allowed_origins_may_upload(
                 headers={"origin": origin},
             )
             assert response.status_code == status, (origin, response.text)
+
+
+def test_a_web_app_on_an_allowed_origin_can_use_the_api_and_read_its_answers(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a server whose web app is served from another origin, listed in ALLOWED_ORIGINS
+    allowed = "https://app.example.com"
+    settings = {"ALLOWED_ORIGINS": json.dumps([allowed])}
+    with own_server(service_env, tmp_path, settings) as own:
+        http = own.api.http
+        # When its pages ask to send a GraphQL query (a browser preflights a JSON POST)
+        preflight = {
+            "access-control-request-method": "POST",
+            "access-control-request-headers": "content-type",
+        }
+        allowed_preflight = http.options("/graphql", headers={"origin": allowed, **preflight})
+        evil_preflight = http.options("/graphql", headers={**EVIL, **preflight})
+
+        # Then the browser is told it may, for that origin only
+        assert allowed_preflight.status_code == 200, allowed_preflight.text
+        assert allowed_preflight.headers["access-control-allow-origin"] == allowed
+        assert "access-control-allow-origin" not in evil_preflight.headers
+
+        # And the answers to its queries and uploads are readable by its pages
+        query = http.post(
+            "/graphql", json={"query": "{ limits { maxUploadBytes } }"}, headers={"origin": allowed}
+        )
+        upload = http.post(
+            "/api/upload",
+            files={"image": ("x.jpg", photo(60, 40), "image/jpeg")},
+            headers={"origin": allowed},
+        )
+        for response in (query, upload):
+            assert response.status_code in (200, 201), response.text
+            assert response.headers["access-control-allow-origin"] == allowed
+        # While another origin's pages still cannot read what the API answers
+        read = http.get(f"/api/images/{upload.json()['id']}", headers=EVIL)
+        assert "access-control-allow-origin" not in read.headers
