@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 
-import { createCache, retryWaitMs } from "./apollo";
+import { apiOrigin, createCache, retryWaitMs, webSocketUrl } from "./apollo";
 import { IMAGES } from "./graphql/operations";
 import type { ImagesData, StoredStatus } from "./graphql/types";
 import { imageCard } from "./test/images";
@@ -93,5 +93,20 @@ describe("reconnecting", () => {
       1000, 2000, 4000, 8000, 10000, 10000, 10000,
     ]);
     expect(retryWaitMs(50, () => 0.999)).toBeLessThan(11_000);
+  });
+});
+
+describe("where the API is", () => {
+  const page = { origin: "http://localhost:8000" } as Location;
+
+  it("is the page's own origin unless the build named another", () => {
+    expect(apiOrigin(undefined, page)).toBe("http://localhost:8000");
+    expect(apiOrigin("", page)).toBe("http://localhost:8000");
+    expect(apiOrigin("https://api.example.com/", page)).toBe("https://api.example.com");
+  });
+
+  it("opens subscriptions on the API's origin, encrypted when it is", () => {
+    expect(webSocketUrl("https://api.example.com")).toBe("wss://api.example.com/graphql");
+    expect(webSocketUrl("http://localhost:8000")).toBe("ws://localhost:8000/graphql");
   });
 });

@@ -66,22 +66,33 @@ export function retryWaitMs(retries: number, random: () => number = Math.random)
   return Math.min(1000 * 2 ** retries, MAX_RETRY_WAIT_MS) + Math.floor(random() * 1000);
 }
 
-function webSocketUrl(location: Location = window.location): string {
-  const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/graphql`;
+/**
+ * The API's origin: the page's own, unless the build named another
+ * (`VITE_API_ORIGIN=https://api.example.com npm run build`) for an app served apart from its
+ * API, which must then list the app's origin in its ALLOWED_ORIGINS.
+ */
+export function apiOrigin(
+  configured: string | undefined = import.meta.env.VITE_API_ORIGIN,
+  location: Location = window.location,
+): string {
+  return configured ? configured.replace(/\/+$/, "") : location.origin;
+}
+
+export function webSocketUrl(origin: string): string {
+  return `${origin.replace(/^http/, "ws")}/graphql`;
 }
 
 export function createApolloClient(connection: ConnectionStatus = new ConnectionStatus()): ApolloClient {
   const freshness = new LiveFreshness();
   const http = new UploadHttpLink({
-    uri: "/graphql",
+    uri: `${apiOrigin()}/graphql`,
     fetch: xhrFetch as typeof fetch,
     // The server refuses a multipart POST without it (CSRF: it forces a preflight).
     headers: { "Apollo-Require-Preflight": "true" },
   });
   const ws = new GraphQLWsLink(
     createClient({
-      url: webSocketUrl(),
+      url: webSocketUrl(apiOrigin()),
       lazy: true,
       // Reconnect after a server restart; the per-id subscriptions start with the current
       // state from the database, so nothing is lost.
