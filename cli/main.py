@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -188,6 +189,8 @@ def _run_admin(settings: Settings, args: argparse.Namespace) -> int:
     themselves: one that cannot be reached, or a database that refuses the user (a wrong
     role or password, a missing right), is one line on stderr and exit 1 (for ``up``, so
     ``make run``, on a machine without PostgreSQL or with another user)."""
+    import asyncpg
+
     from cli.services import DATABASE_REFUSED, Unreachable, database_refused
 
     try:
@@ -210,6 +213,13 @@ def _run_admin(settings: Settings, args: argparse.Namespace) -> int:
         return 1
     except DATABASE_REFUSED as exc:
         print(database_refused(exc), file=sys.stderr)
+        return 1
+    except asyncpg.UndefinedTableError as exc:
+        # A database nothing has migrated yet (a new one, or DATABASE_URL naming another).
+        print(
+            f"the database has no imagequeue tables ({exc}): run imagequeue migrate",
+            file=sys.stderr,
+        )
         return 1
 
 
@@ -257,11 +267,20 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
     settings = settings.model_copy(
         update={"host": host or settings.host, "port": port or settings.port}
     )
+    # Bound here, before the URL is printed: a port another program holds is one line and
+    # exit 1, not a URL that never answers and uvicorn's exit 3 after its log line.
+    try:
+        listening = _listening_socket(settings.host, settings.port)
+    except OSError as exc:
+        print(
+            f"cannot listen on {settings.host}:{settings.port}: {exc.strerror or exc} "
+            "(another program holds it? set PORT, or pass --port)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     print(f"imagequeue API on http://{settings.host}:{settings.port}/graphql", flush=True)
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
-        host=settings.host,
-        port=settings.port,
         # Which peers' X-Forwarded-For becomes the client address (the per-address
         # WebSocket cap counts by it); uvicorn's default, unless set.
         forwarded_allow_ips=settings.forwarded_allow_ips,
@@ -271,6 +290,21 @@ def _serve(settings: Settings, *, host: str | None, port: int | None) -> None:
         timeout_graceful_shutdown=30,
         ws_max_size=1024 * 1024,
     )
+    uvicorn.Server(config).run(sockets=[listening])
+
+
+def _listening_socket(host: str, port: int) -> socket.socket:
+    """Bound as uvicorn binds its own (``Config.bind_socket``), for it to serve."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listening = socket.socket(family=family)
+    try:
+        listening.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listening.bind((host, port))
+    except OSError:
+        listening.close()
+        raise
+    listening.set_inheritable(True)
+    return listening
 
 
 def _up(settings: Settings, *, host: str | None, port: int | None) -> int:

@@ -86,9 +86,24 @@ def configure_logging(*, level: str, log_format: LogFormat) -> None:
     if root.level > logging.DEBUG:
         for name, quiet_level in _QUIETED.items():
             logging.getLogger(name).setLevel(quiet_level)
+        tools = logging.getLogger("aio_pika.tools")
+        if not any(isinstance(f, _ClosedChannelCallbackFilter) for f in tools.filters):
+            tools.addFilter(_ClosedChannelCallbackFilter())
 
 
 # While the broker is down, aiormq logs every failed connect at error and aio-pika's robust
 # connection every retry at warning: two lines a second per process, repeating what
 # infra/broker/connection.py says once ("broker connection lost"). Kept at DEBUG.
 _QUIETED = {"aiormq.connection": logging.CRITICAL, "aio_pika.robust_connection": logging.ERROR}
+
+
+class _ClosedChannelCallbackFilter(logging.Filter):
+    """Drops aio-pika's error line for a robust channel's own close callback, which fails
+    on every channel when a broker outage takes the connection (its channel or connection
+    is closed already): the outage has its own warning ("broker connection lost"). Other
+    callback errors still get through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        # aio_pika.tools: log.error("Callback %r error: %s: %s", callback, type name, exc)
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (len(args) == 3 and "RobustChannel._on_close" in repr(args[0]))

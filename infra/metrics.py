@@ -57,6 +57,11 @@ SUBSCRIPTIONS_ACTIVE = Gauge(
 EVENTS_DELIVERED = Counter(
     "imagequeue_events_delivered", "Image events sent to subscribers by this server."
 )
+EVENTS_DROPPED = Counter(
+    "imagequeue_events_dropped",
+    "Image events this server dropped for subscribers that read too slowly (their buffer "
+    "of SUBSCRIBER_BUFFER_IMAGES images was full).",
+)
 
 # GraphQL WebSockets: moved by server/websocket_limits.py and the protocol handlers.
 WEBSOCKETS_OPEN = Gauge(

@@ -50,6 +50,7 @@ class OutboxRelay(BackgroundLoop):
         self._wakeup = asyncio.Event()
         self._handed_over: list[OutboxEntry] = []
         self._poll_due = True
+        self._failing = False
 
     def hand_over(self, entry: OutboxEntry) -> None:
         """An upload's entry, just committed: publish it now, from memory."""
@@ -75,12 +76,20 @@ class OutboxRelay(BackgroundLoop):
                         self._poll_due = True  # more may be waiting
             except Exception as exc:
                 # Broker or database away: entries stay committed; try again with backoff.
-                log.warning("outbox relay failed (%s); retrying in %.1f s", exc, delay_s)
+                # One warning per outage; the retries after it would repeat it every few s.
+                if self._failing:
+                    log.debug("outbox relay still failing (%s)", exc)
+                else:
+                    log.warning("outbox relay failed (%s); retrying", exc)
+                    self._failing = True
                 self._poll_due = True
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, _RETRY_MAX_S)
                 continue
             delay_s = _RETRY_MIN_S
+            if self._failing:
+                log.info("outbox relay publishing again")
+                self._failing = False
             if self._poll_due or self._handed_over:
                 continue
             try:

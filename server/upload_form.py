@@ -33,6 +33,7 @@ from python_multipart.multipart import MultipartParser, MultipartState, parse_op
 from starlette.datastructures import FormData, Headers, UploadFile
 from starlette.requests import ClientDisconnect, Request
 
+from infra.metrics import UPLOADS
 from infra.storage import StagedFile, StorageError
 
 log = logging.getLogger(__name__)
@@ -254,5 +255,6 @@ async def read_form(
         if isinstance(exc, StorageError):
             # The detail (a path, an errno) is for operators; callers tell the client to retry.
             log.error("storage failed during an upload: %s", exc)
+            UPLOADS.labels("unavailable").inc()
         raise
     return FormData(builder.items)

@@ -419,6 +419,33 @@ def test_admin_commands_say_in_one_line_that_the_database_is_unreachable(
     assert line.startswith("cannot reach the database: "), line
 
 
+@pytest.mark.parametrize("command", [["stats"], ["dlq", "replay"]])
+def test_admin_commands_on_a_database_never_migrated_say_to_migrate_it(
+    service_env: dict[str, str], command: list[str]
+) -> None:
+    with own_database_and_vhost() as (database_url, amqp_url):
+        env = {**service_env, "DATABASE_URL": database_url, "AMQP_URL": amqp_url}
+        if command[0] == "dlq":
+            asyncio.run(
+                _dead_letter(amqp_url, ImageJob(1, "originals/a.jpg", "thumbnails/a_thumb.jpg"))
+            )
+        result = _imagequeue(*command, env=env)
+
+    line = _one_line_error(result, secret="s3cret")
+    assert line.endswith(": run imagequeue migrate"), line
+    assert line.startswith("the database has no imagequeue tables ("), line
+
+
+async def _dead_letter(amqp_url: str, job: ImageJob) -> None:
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        channel = await connection.channel(publisher_confirms=True)
+        await declare_dead_letter_queue(channel)
+        await channel.default_exchange.publish(
+            aio_pika.Message(job.encode()), routing_key=DEAD_LETTER_QUEUE
+        )
+
+
 def _as_role(database_url: str, role: str) -> str:
     """``database_url`` (a test database, reached as postgres) as ``role``, with a password
     that must never be printed (the local server trusts, so any password logs in)."""
@@ -612,6 +639,23 @@ def test_up_stops_with_one_line_when_the_worker_metrics_port_is_taken(
     assert _PORT_IN_USE.format(port=port) in lines
     assert lines[-1] == "the worker exited (status 1), so the server was stopped too"
     assert "Traceback" not in result.stderr
+
+
+def test_serve_on_a_port_another_program_holds_is_one_line_and_no_url(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    with _held_port() as held:
+        port = held.getsockname()[1]
+        env = {**service_env, "STORAGE_DIR": str(tmp_path), "PORT": str(port)}
+        result = _imagequeue("serve", env=env)
+
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stderr.splitlines() == [
+        f"cannot listen on 127.0.0.1:{port}: Address already in use "
+        "(another program holds it? set PORT, or pass --port)"
+    ]
+    # No URL that would never answer
+    assert "imagequeue API on" not in result.stdout
 
 
 # Configuration ----------------------------------------------------------------------------

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+from prometheus_client import REGISTRY
+
 from infra.broker.messages import ImageEvent
 from server.events.hub import EventHub, Resync
 
@@ -13,13 +15,20 @@ def _event(image_id: int, status: str = "processing", progress: float = 0.5) -> 
     return ImageEvent(image_id, status, progress, "decoded")
 
 
+def _dropped_total() -> float:
+    return REGISTRY.get_sample_value("imagequeue_events_dropped_total") or 0.0
+
+
 async def test_a_subscriber_that_never_reads_holds_at_most_its_bound() -> None:
     hub = EventHub(max_buffered_images=3)
+    dropped_before = _dropped_total()
     with hub.subscribe() as stalled, hub.subscribe() as reader:
         for image_id in range(1, 101):
             hub.publish(_event(image_id))
             assert await reader.next() == _event(image_id)
         assert stalled.dropped == 97
+        # which operators see in the server's metrics
+        assert _dropped_total() - dropped_before == 97
         # The three newest images remain, oldest first.
         assert [await stalled.next() for _ in range(3)] == [_event(98), _event(99), _event(100)]
 

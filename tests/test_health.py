@@ -15,7 +15,7 @@ def test_a_broker_outage_keeps_the_server_ready_and_shows_in_the_outbox_metrics(
     service_env: dict[str, str], tmp_path: Path
 ) -> None:
     # Given a server (no worker) that reaches RabbitMQ through a proxy of this test's own
-    with server_behind_a_proxy(service_env, tmp_path, "broker") as (_, api, proxy):
+    with server_behind_a_proxy(service_env, tmp_path, "broker") as (server, api, proxy):
         assert httpx.get(f"{api.base_url}/readyz").json()["broker"] == "ok"
         assert value(scrape(api.base_url), "imagequeue_outbox_pending") == 0
 
@@ -49,3 +49,10 @@ def test_a_broker_outage_keeps_the_server_ready_and_shows_in_the_outbox_metrics(
         )
         assert value(scrape(api.base_url), "imagequeue_outbox_oldest_age_seconds") == 0
         assert httpx.get(f"{api.base_url}/readyz").json()["broker"] == "ok"
+
+        # And the outage was told once in the log, not once per retry, and with no error line
+        log = server.log()
+        assert log.count("outbox relay failed") == 1, log
+        assert log.count("event listener disconnected") <= 1, log
+        assert "outbox relay publishing again" in log
+        assert '"level": "error"' not in log and "ChannelInvalidStateError" not in log, log

@@ -28,7 +28,7 @@ from tests.client import Api
 from tests.faults import postgres_stopped, rabbitmq_stopped, restart_postgres, restart_rabbitmq
 from tests.images import photo
 from tests.processes import Launcher, Process, own_server
-from tests.scraping import wait_for
+from tests.scraping import scrape, value, wait_for
 
 FINAL = ("COMPLETED", "FAILED")
 
@@ -229,8 +229,12 @@ def test_uploads_while_storage_fails_get_503_and_leave_nothing(
         listed = own.api.graphql("{ images(first: 10) { edges { node { id } } } }")
         assert listed["data"]["images"]["edges"] == []
         assert [p for p in storage.rglob("*") if p.is_file() and p != blocker] == []
-        # And operators see why in the log
+        # And operators see why in the log, and both in the uploads metric
         assert "storage failed during an upload" in own.server.log()
+        unavailable = value(
+            scrape(own.api.base_url), "imagequeue_uploads_total", outcome="unavailable"
+        )
+        assert unavailable == 2
         # And once storage is back, the same server takes uploads again
         blocker.unlink()
         assert own.api.upload("c.jpg", photo())["status"] == "PENDING"

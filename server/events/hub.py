@@ -4,7 +4,8 @@ Slow-subscriber policy: each subscriber buffers at most one event per image (a n
 event for the same image replaces the one waiting, so a slow reader sees the latest
 state rather than every step) and at most ``max_buffered_images`` images; past that the
 oldest waiting progress event is dropped (a final COMPLETED/FAILED/DELETED only when
-nothing else is left to drop) and counted. Publishing never waits for a subscriber.
+nothing else is left to drop) and counted (``imagequeue_events_dropped_total``).
+Publishing never waits for a subscriber.
 
 Nothing follows a DELETED: a worker that was processing the image when it was deleted may
 still report a stage or a failure afterwards, and the hub drops those (ids are never
@@ -22,7 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from infra.broker.messages import FINAL_STATUSES, ImageEvent
-from infra.metrics import EVENTS_DELIVERED, SUBSCRIPTIONS_ACTIVE
+from infra.metrics import EVENTS_DELIVERED, EVENTS_DROPPED, SUBSCRIPTIONS_ACTIVE
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +66,7 @@ class Subscriber:
         )
         del self._waiting[victim]
         self.dropped += 1
+        EVENTS_DROPPED.inc()
 
     def request_resync(self, since: datetime) -> None:
         if self._resync is None or since < self._resync.since:

@@ -36,6 +36,7 @@ class EventListener(BackgroundLoop):
         self._hub = hub
         self._lost_at: datetime | None = None
         self._connected = False
+        self._outage_logged = False
 
     async def run(self) -> None:
         delay_s = _RETRY_MIN_S
@@ -46,7 +47,12 @@ class EventListener(BackgroundLoop):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                log.warning("event listener disconnected (%s); retrying in %.1f s", exc, delay_s)
+                # One warning per outage; the retries after it would repeat it every few s.
+                if self._outage_logged:
+                    log.debug("event listener still disconnected (%s)", exc)
+                else:
+                    log.warning("event listener disconnected (%s); retrying", exc)
+                    self._outage_logged = True
             if self._connected:
                 self._lost_at = datetime.now(UTC)
             self._connected = False
@@ -68,6 +74,7 @@ class EventListener(BackgroundLoop):
             await queue.consume(self._on_message, no_ack=True)
             log.info("listening for image events on %s", queue.name)
             self._connected = True
+            self._outage_logged = False
             if self._lost_at is not None:
                 # Events published while we were away are gone with the old queue.
                 self._hub.resync_all(self._lost_at - _RESYNC_MARGIN)
