@@ -18,6 +18,28 @@ from infra.logs import configure_logging
 from infra.settings import Settings
 
 
+def _port(text: str) -> int:
+    # argparse's type=int let 99999 through, and the OS bound it modulo 65536.
+    port = _whole_number(text)
+    if not 1 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port (1-65535)")
+    return port
+
+
+def _at_least_one(text: str) -> int:
+    number = _whole_number(text)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 1 or more")
+    return number
+
+
+def _whole_number(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Every subcommand; compose.yaml's commands are checked against this parser."""
     parser = argparse.ArgumentParser(prog="imagequeue", description=__doc__)
@@ -25,16 +47,20 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = commands.add_parser("serve", help="run the API server")
     serve.add_argument("--host", help="interface to bind (default: HOST or 127.0.0.1)")
-    serve.add_argument("--port", type=int, help="port to listen on (default: PORT or 8000)")
+    serve.add_argument("--port", type=_port, help="port to listen on (default: PORT or 8000)")
 
     worker = commands.add_parser("worker", help="run a worker that processes image jobs")
-    worker.add_argument("--concurrency", type=int, help="images processed at once")
+    worker.add_argument(
+        "--concurrency",
+        type=_at_least_one,
+        help="images processed at once (default: WORKER_CONCURRENCY or 2)",
+    )
 
     commands.add_parser("migrate", help="create the database if missing and apply migrations")
 
     up = commands.add_parser("up", help="migrate, then run the server and one worker")
     up.add_argument("--host")
-    up.add_argument("--port", type=int)
+    up.add_argument("--port", type=_port)
 
     stats = commands.add_parser(
         "stats", help="images by status, processing-time percentiles, queue depth"

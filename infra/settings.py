@@ -22,6 +22,9 @@ LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 _LOG_LEVEL_ALIASES = {"WARN": "WARNING"}
 
 
+_MAX_INT32 = 2**31 - 1
+
+
 class Settings(BaseSettings):
     """Every knob of imagequeue; the README's Configuration table lists them with defaults."""
 
@@ -52,9 +55,11 @@ class Settings(BaseSettings):
     """Names the server answers to in ``Host`` (JSON list); unset: loopback names on a
     loopback bind, any host otherwise. The rule is in infra/allowed_hosts.py."""
 
-    max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0)
+    # At most 2**31 - 1: `file_size` is the original design's INTEGER column, and GraphQL's
+    # Int (the `limits` query) is 32-bit.
+    max_upload_bytes: int = Field(default=25 * 1024 * 1024, gt=0, le=_MAX_INT32)
     max_files_per_request: int = Field(default=20, gt=0)
-    max_image_pixels: int = Field(default=50_000_000, gt=0)
+    max_image_pixels: int = Field(default=50_000_000, gt=0, le=_MAX_INT32)
 
     worker_concurrency: int = Field(default=2, gt=0)
     job_timeout_s: float = Field(default=60.0, gt=0)

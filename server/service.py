@@ -248,11 +248,11 @@ class ImageService:
         with database_errors("reading changed images"):
             return await images.changed_since(self._pool, since, limit=limit)
 
-    async def deleted_among(self, image_ids: Sequence[int]) -> set[int]:
+    async def deleted_among(self, image_ids: Sequence[int]) -> dict[int, datetime]:
         with database_errors("reading deleted images"):
             return await images.deleted_among(self._pool, image_ids)
 
-    async def deleted_since(self, since: datetime, *, limit: int) -> list[int]:
+    async def deleted_since(self, since: datetime, *, limit: int) -> list[tuple[int, datetime]]:
         with database_errors("reading deleted images"):
             return await images.deleted_since(self._pool, since, limit=limit)
 

@@ -658,6 +658,26 @@ def test_serve_on_a_port_another_program_holds_is_one_line_and_no_url(
     assert "imagequeue API on" not in result.stdout
 
 
+@pytest.mark.parametrize(
+    ("arguments", "refusal"),
+    [
+        (["worker", "--concurrency", "0"], "argument --concurrency: '0' is not 1 or more"),
+        (["worker", "--concurrency", "-3"], "argument --concurrency: '-3' is not 1 or more"),
+        (["serve", "--port", "99999"], "argument --port: '99999' is not a port (1-65535)"),
+        (["up", "--port", "0"], "argument --port: '0' is not a port (1-65535)"),
+        (["serve", "--port", "eighty"], "argument --port: 'eighty' is not a whole number"),
+    ],
+)
+def test_numbers_out_of_range_are_refused_as_bad_arguments(
+    arguments: list[str], refusal: str
+) -> None:
+    result = _imagequeue(*arguments)
+
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stderr.splitlines()[-1].endswith(refusal), result.stderr
+    assert "Traceback" not in result.stderr
+
+
 # Configuration ----------------------------------------------------------------------------
 
 

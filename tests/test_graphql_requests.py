@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from server.graphql.operation_name import OPERATION_NAME_REQUIRED
-from server.graphql.view import SUBSCRIPTIONS_NEED_A_WEBSOCKET
+from server.graphql.view import NOT_A_GRAPHQL_REQUEST, SUBSCRIPTIONS_NEED_A_WEBSOCKET
 from tests.client import PREFLIGHT, Api
 from tests.images import photo
 from tests.processes import Launcher
@@ -71,6 +71,29 @@ def _no_query(api: Api) -> httpx.Response:
     return api.http.post("/graphql", json={"variables": {}})
 
 
+def _json_not_an_object(body: bytes) -> Callable[[Api], httpx.Response]:
+    def send(api: Api) -> httpx.Response:
+        headers = {"content-type": "application/json"}
+        return api.http.post("/graphql", content=body, headers=headers)
+
+    return send
+
+
+def _form_not_objects(operations: str, files_map: str) -> Callable[[Api], httpx.Response]:
+    def send(api: Api) -> httpx.Response:
+        return api.http.post(
+            "/graphql",
+            data={"operations": operations, "map": files_map},
+            files={"0": ("a.jpg", b"x")},
+            headers=PREFLIGHT,
+        )
+
+    return send
+
+
+_NOT_OBJECTS = [b"null", b'"a string"', b"5", b"true"]
+
+
 @pytest.mark.parametrize(
     ("send", "message"),
     [
@@ -80,8 +103,23 @@ def _no_query(api: Api) -> httpx.Response:
         (_not_json, "Unable to parse request body as JSON"),
         (_a_batch, "Batching is not enabled"),
         (_no_query, "No GraphQL query found in the request"),
+        *[(_json_not_an_object(body), NOT_A_GRAPHQL_REQUEST) for body in _NOT_OBJECTS],
+        (_form_not_objects("null", '{"0": ["variables.f"]}'), NOT_A_GRAPHQL_REQUEST),
+        (_form_not_objects("5", '{"0": ["variables.f"]}'), NOT_A_GRAPHQL_REQUEST),
+        (_form_not_objects('{"query": "{ __typename }"}', "[]"), NOT_A_GRAPHQL_REQUEST),
     ],
-    ids=["too many files", "not multipart", "file missing", "not JSON", "batch", "no query"],
+    ids=[
+        "too many files",
+        "not multipart",
+        "file missing",
+        "not JSON",
+        "batch",
+        "no query",
+        *[f"JSON {body.decode()}" for body in _NOT_OBJECTS],
+        "operations null",
+        "operations a number",
+        "map a list",
+    ],
 )
 def test_a_request_that_cannot_run_is_answered_in_graphql_json(
     api: Api, send: Callable[[Api], httpx.Response], message: str

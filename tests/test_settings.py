@@ -21,9 +21,18 @@ def test_secrets_stay_out_of_reprs(monkeypatch: pytest.MonkeyPatch) -> None:
         assert "hunter2" not in text and "sw0rdfish" not in text
 
 
-def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("MAX_UPLOAD_BYTES", "-5")
-    with pytest.raises(ValueError, match="max_upload_bytes"):
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MAX_UPLOAD_BYTES", "-5"),
+        # The `file_size` column and the `limits` query's Int hold no more than 2**31 - 1.
+        ("MAX_UPLOAD_BYTES", "3000000000"),
+        ("MAX_IMAGE_PIXELS", "2147483648"),
+    ],
+)
+def test_invalid_values_are_refused(monkeypatch: pytest.MonkeyPatch, name: str, value: str) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ValueError, match=name.lower()):
         Settings()
 
 

@@ -312,7 +312,8 @@ def test_subscribing_to_a_deleted_image_by_id_gives_deleted_not_an_error(api: Ap
     _delete(api, gone, "rest")
 
     # When a client subscribes to both
-    watcher = Subscription(api.base_url, TRANSPORT_WS, ids=[gone, kept])
+    query = "subscription($ids: [ID!]) { imageUpdates(ids: $ids) { id status occurredAt } }"
+    watcher = Subscription(api.base_url, TRANSPORT_WS, ids=[gone, kept], query=query)
     try:
         updates = watcher.updates_until_complete()
     finally:
@@ -320,6 +321,8 @@ def test_subscribing_to_a_deleted_image_by_id_gives_deleted_not_an_error(api: Ap
 
     # Then it hears that one was deleted and the other's state, and the stream completes
     assert {(u["id"], u["status"]) for u in updates} == {(gone, "DELETED"), (kept, "COMPLETED")}
+    # And when the delete happened, from its tombstone
+    assert all(u["occurredAt"] is not None for u in updates), updates
 
 
 def test_a_dashboard_learns_of_a_delete_made_while_the_broker_was_away(

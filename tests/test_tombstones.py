@@ -26,7 +26,8 @@ async def test_a_delete_is_readable_from_its_tombstone(connection: asyncpg.Conne
 
     assert await images.delete(connection, deleted) is not None
 
-    assert await images.deleted_since(connection, before, limit=10) == [deleted]
+    [(image_id, deleted_at)] = await images.deleted_since(connection, before, limit=10)
+    assert image_id == deleted and before < deleted_at < datetime.now(UTC)
     later = datetime.now(UTC) + timedelta(seconds=5)
     assert await images.deleted_since(connection, later, limit=10) == []
     assert await images.get(connection, kept) is not None

@@ -113,9 +113,10 @@ class ImageEvent:
     occurred_at: datetime | None = None
 
     @classmethod
-    def deleted(cls, image_id: int) -> ImageEvent:
-        """The image's row is gone; published by the server that deleted it."""
-        return cls(image_id, "deleted", 1.0, "deleted")
+    def deleted(cls, image_id: int, occurred_at: datetime | None = None) -> ImageEvent:
+        """The image's row is gone; published by the server that deleted it, or read from
+        its tombstone (``occurred_at``: when it was deleted)."""
+        return cls(image_id, "deleted", 1.0, "deleted", occurred_at=occurred_at)
 
     def encode(self) -> bytes:
         occurred_at = self.occurred_at or datetime.now(UTC)

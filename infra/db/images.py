@@ -428,22 +428,23 @@ async def delete(
     return ImageRecord.from_row(row) if row else None
 
 
-async def deleted_among(db: Executor, image_ids: Sequence[int]) -> set[int]:
-    """Which of ``image_ids`` were deleted (within the tombstones' retention)."""
+async def deleted_among(db: Executor, image_ids: Sequence[int]) -> dict[int, datetime]:
+    """Which of ``image_ids`` were deleted (within the tombstones' retention), and when."""
     rows = await db.fetch(
-        "SELECT image_id FROM deleted_images WHERE image_id = ANY($1::bigint[])", list(image_ids)
+        "SELECT image_id, deleted_at FROM deleted_images WHERE image_id = ANY($1::bigint[])",
+        list(image_ids),
     )
-    return {row["image_id"] for row in rows}
+    return {row["image_id"]: row["deleted_at"] for row in rows}
 
 
-async def deleted_since(db: Executor, since: datetime, *, limit: int) -> list[int]:
-    """Ids of the images deleted at or after ``since``, oldest first."""
+async def deleted_since(db: Executor, since: datetime, *, limit: int) -> list[tuple[int, datetime]]:
+    """(id, when) of the images deleted at or after ``since``, oldest first."""
     rows = await db.fetch(
         """
-        SELECT image_id FROM deleted_images WHERE deleted_at >= $1
+        SELECT image_id, deleted_at FROM deleted_images WHERE deleted_at >= $1
         ORDER BY deleted_at LIMIT $2
         """,
         since,
         limit,
     )
-    return [row["image_id"] for row in rows]
+    return [(row["image_id"], row["deleted_at"]) for row in rows]

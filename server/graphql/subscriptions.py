@@ -75,8 +75,8 @@ async def watch_all(
                 for record in changed:
                     yield event_from_record(record), record
                 deleted = await context.service.deleted_since(item.since, limit=_RESYNC_MAX_IMAGES)
-                for image_id in deleted:
-                    yield ImageEvent.deleted(image_id), None
+                for image_id, deleted_at in deleted:
+                    yield ImageEvent.deleted(image_id, deleted_at), None
             else:
                 yield item, None
 
@@ -107,14 +107,18 @@ class Subscription:
             missing = image_ids - records.keys()
             # A deleted image is a final state, not a mistake: a client that subscribes
             # again after a reconnect may name one deleted meanwhile.
-            deleted = await context.service.deleted_among(sorted(missing)) if missing else set()
-            if missing - deleted:
-                unknown = ", ".join(map(str, sorted(missing - deleted)))
+            deleted = await context.service.deleted_among(sorted(missing)) if missing else {}
+            if missing - deleted.keys():
+                unknown = ", ".join(map(str, sorted(missing - deleted.keys())))
                 raise UserFacingError(f"no image with id {unknown}")
             watch = _Watch(image_ids)
             for image_id in sorted(image_ids):
                 record = records.get(image_id)
-                event = event_from_record(record) if record else ImageEvent.deleted(image_id)
+                event = (
+                    event_from_record(record)
+                    if record
+                    else ImageEvent.deleted(image_id, deleted[image_id])
+                )
                 if watch.accept(event):
                     yield ImageUpdate.from_event(event, record)
             while not watch.done:
@@ -122,13 +126,15 @@ class Subscription:
                 changes: list[tuple[ImageEvent, ImageRecord | None]]
                 if isinstance(item, Resync):
                     # The listener was away: a DELETED event may be lost with its queue,
-                    # so an id whose row is gone is taken as deleted (when, is not known:
-                    # no occurredAt).
+                    # so an id whose row is gone is taken as deleted, when its tombstone
+                    # says (no occurredAt past the tombstones' retention).
                     fresh = await context.service.get_many(watch.open_ids)
+                    gone = [image_id for image_id in watch.open_ids if image_id not in fresh]
+                    tombstones = await context.service.deleted_among(gone) if gone else {}
                     changes = [
                         (event_from_record(fresh[image_id]), fresh[image_id])
                         if image_id in fresh
-                        else (ImageEvent.deleted(image_id), None)
+                        else (ImageEvent.deleted(image_id, tombstones.get(image_id)), None)
                         for image_id in watch.open_ids
                     ]
                 else:

@@ -30,6 +30,10 @@ from server.service import STORAGE_UNAVAILABLE
 from server.upload_form import InvalidForm, read_form
 
 SUBSCRIPTIONS_NEED_A_WEBSOCKET = "subscriptions need a WebSocket (graphql-transport-ws) at /graphql"
+NOT_A_GRAPHQL_REQUEST = (
+    "the request must be a JSON object with a `query`; for an upload, the form's `operations` "
+    "must be one and its `map` a JSON object of lists of paths"
+)
 
 
 class _StagingRequestAdapter(StarletteRequestAdapter):
@@ -77,6 +81,14 @@ class GraphQLView(GraphQL[Context, None]):
         finally:
             if form := getattr(request.state, "staged_form", None):
                 await form.close()
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        try:
+            return await super().parse_http_body(request)
+        except (AttributeError, TypeError) as exc:
+            # Strawberry reads the JSON it parsed as an object: a body of `null`, `5` or a
+            # string (or a form whose `operations` or `map` is one) failed as a 500.
+            raise HTTPException(400, NOT_A_GRAPHQL_REQUEST) from exc
 
     async def execute_single(
         self,
