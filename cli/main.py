@@ -69,8 +69,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     dlq = commands.add_parser("dlq", help="list or replay the dead-letter queue")
     dlq.add_argument("action", choices=["list", "replay"])
+    # default=[]: without one, argparse's usage error calls the ids required.
     dlq.add_argument(
-        "ids", nargs="*", type=int, metavar="IMAGE_ID", help="replay only these images"
+        "ids",
+        nargs="*",
+        type=int,
+        default=[],
+        metavar="IMAGE_ID",
+        help="replay: only these images",
     )
     dlq.add_argument("--json", action="store_true", help="print JSON")
 
@@ -108,8 +114,11 @@ def build_parser() -> argparse.ArgumentParser:
             "final, 1 the server cannot be reached, 130 interrupted (Ctrl-C)."
         ),
     )
-    watch.add_argument("ids", nargs="*", metavar="ID")
+    watch.add_argument("ids", nargs="*", default=[], metavar="ID")
     watch.add_argument("--url", default=default_url(), help=url_help)
+    # A mistake in a subcommand's arguments is reported with that subcommand's usage.
+    for subparser in commands.choices.values():
+        subparser.set_defaults(subparser=subparser)
     return parser
 
 
@@ -129,12 +138,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     # Clients of a running server: they need its URL, not the server's settings.
     if args.command in ("upload", "watch"):
         if args.command == "upload" and args.timeout_s is not None and not args.wait:
-            parser.error("--timeout-s needs --wait")
+            args.subparser.error("--timeout-s needs --wait")
         try:
             sys.exit(_run_client(args))
         except KeyboardInterrupt:
             # Ctrl-C before anything was sent (while folders are walked): nothing to report.
             sys.exit(EXIT_INTERRUPTED)
+    if args.command == "dlq" and args.action == "list" and args.ids:
+        args.subparser.error("dlq list takes no IMAGE_ID (it lists every dead letter)")
     settings = _load_settings()
     configure_logging(level=settings.log_level, log_format=settings.log_format)
 

@@ -58,5 +58,12 @@ def describe(exc: BaseException) -> str:
             # asyncio words it "Connect call failed (...)"; the errno's own text is plainer.
             # Negative errnos are getaddrinfo's, which os.strerror does not know.
             return os.strerror(cause.errno) if cause.errno > 0 else str(cause.strerror)
+        if "got <Connection.Close" in str(cause):
+            # aiormq's words for a broker that closed the connection at its opening, which
+            # is how RabbitMQ refuses a vhost that does not exist or the user may not use.
+            return (
+                "the broker closed the connection as it opened "
+                "(check AMQP_URL's vhost and the user's permissions on it)"
+            )
         cause = cause.__cause__ or cause.__context__
     return str(exc) or type(exc).__name__

@@ -678,6 +678,37 @@ def test_numbers_out_of_range_are_refused_as_bad_arguments(
     assert "Traceback" not in result.stderr
 
 
+def test_argument_mistakes_are_told_with_the_subcommands_own_usage() -> None:
+    no_action = _imagequeue("dlq")
+    list_ids = _imagequeue("dlq", "list", "5")
+    timeout_alone = _imagequeue("upload", "--timeout-s", "5", "cat.jpg")
+
+    for result in (no_action, list_ids, timeout_alone):
+        assert result.returncode == 2, result.stdout + result.stderr
+    # Only the action is required: the ids are optional
+    assert no_action.stderr.splitlines()[-1].endswith(
+        "the following arguments are required: action"
+    )
+    assert list_ids.stderr.splitlines()[0].startswith("usage: imagequeue dlq ")
+    assert list_ids.stderr.splitlines()[-1].endswith(
+        "dlq list takes no IMAGE_ID (it lists every dead letter)"
+    )
+    assert timeout_alone.stderr.splitlines()[0].startswith("usage: imagequeue upload ")
+    assert timeout_alone.stderr.splitlines()[-1].endswith("--timeout-s needs --wait")
+
+
+def test_a_vhost_the_broker_refuses_is_said_in_words(service_env: dict[str, str]) -> None:
+    missing = f"{service_env['AMQP_URL'].rsplit('/', 1)[0]}/no-such-vhost"
+
+    result = _imagequeue("dlq", "list", env={**service_env, "AMQP_URL": missing})
+
+    line = _one_line_error(result, secret="no-such-vhost")
+    assert line == (
+        "cannot reach RabbitMQ: the broker closed the connection as it opened "
+        "(check AMQP_URL's vhost and the user's permissions on it)"
+    )
+
+
 # Configuration ----------------------------------------------------------------------------
 
 
