@@ -104,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --wait: stop waiting after this long; unfinished files count as failed "
         "(default: wait as long as it takes)",
     )
+    upload.add_argument(
+        "--json",
+        action="store_true",
+        help='print the outcome as one JSON object, {"files": [{file, id, status, error}]}',
+    )
     upload.add_argument("--url", default=default_url(), help=url_help)
 
     watch = commands.add_parser(
@@ -289,7 +294,9 @@ def _run_client(args: argparse.Namespace) -> int:
     if args.command == "upload":
         from cli.upload import run_upload
 
-        return run_upload(args.url, args.paths, wait=args.wait, timeout_s=args.timeout_s)
+        return run_upload(
+            args.url, args.paths, wait=args.wait, timeout_s=args.timeout_s, as_json=args.json
+        )
     from cli.watch import run_watch
 
     return run_watch(args.url, args.ids)

@@ -25,6 +25,7 @@ from cli.remote import (
     WATCH,
     describe,
     print_error,
+    stderr,
     stdout,
 )
 
@@ -133,7 +134,8 @@ async def wait_for(url: str, outcomes: list[FileOutcome], *, timeout_s: float | 
             BarColumn(),
             TextColumn("{task.percentage:>3.0f}%"),
             TextColumn("{task.fields[status]}"),
-            console=stdout,
+            # stderr: stdout is for the summary, which scripts read (`--json`).
+            console=stderr,
         ) as progress:
             tasks: dict[str, TaskID] = {
                 image_id: progress.add_task(outcome.path.name, total=1.0, status=outcome.status)
@@ -169,7 +171,20 @@ async def wait_for(url: str, outcomes: list[FileOutcome], *, timeout_s: float | 
                 raise failed.exceptions[0] from None
 
 
-def print_summary(outcomes: list[FileOutcome], *, done: frozenset[str]) -> None:
+def print_summary(outcomes: list[FileOutcome], *, done: frozenset[str], as_json: bool) -> None:
+    if as_json:
+        # One object, whole names and ids, for scripts (the table cuts long names).
+        files = [
+            {
+                "file": str(outcome.path),
+                "id": outcome.image_id,
+                "status": outcome.status,
+                "error": outcome.error,
+            }
+            for outcome in outcomes
+        ]
+        print(json.dumps({"files": files}))
+        return
     table = Table(title="imagequeue upload")
     for column in ("file", "id", "status", "error"):
         table.add_column(column)
@@ -189,7 +204,14 @@ def print_summary(outcomes: list[FileOutcome], *, done: frozenset[str]) -> None:
     stdout.print(table)
 
 
-def run_upload(url: str, paths: list[Path], *, wait: bool, timeout_s: float | None = None) -> int:
+def run_upload(
+    url: str,
+    paths: list[Path],
+    *,
+    wait: bool,
+    timeout_s: float | None = None,
+    as_json: bool = False,
+) -> int:
     """Upload ``paths``, wait if asked, print the summary; the exit code.
 
     0: every file accepted (with ``wait``: every one COMPLETED); 1: any other outcome;
@@ -209,7 +231,7 @@ def run_upload(url: str, paths: list[Path], *, wait: bool, timeout_s: float | No
     done = frozenset({"COMPLETED"} if wait else {"COMPLETED", "PENDING", "PROCESSING"})
     code = _send(url, outcomes, wait=wait, timeout_s=timeout_s)
     if any(outcome.status != NOT_SENT for outcome in outcomes):
-        print_summary(outcomes, done=done)
+        print_summary(outcomes, done=done, as_json=as_json)
     if code == EXIT_OK and not all(outcome.status in done for outcome in outcomes):
         return EXIT_FAILED
     return code

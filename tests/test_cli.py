@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import socket
 import subprocess
@@ -116,6 +117,28 @@ def test_watch_prints_events_and_ends_when_the_images_are_done(api: Api) -> None
 
     assert result.returncode == 0, result.stderr
     assert f"image {image['id']:>6} COMPLETED" in result.stdout
+
+
+def test_upload_json_gives_scripts_every_files_whole_name_and_id(api: Api, tmp_path: Path) -> None:
+    long_name = "a_very_long_file_name_from_a_camera_that_names_files_verbosely_0001.jpg"
+    (tmp_path / long_name).write_bytes(photo(64, 48))
+    (tmp_path / "notes.txt").write_text("not an image")
+
+    result = _imagequeue(
+        "upload",
+        "--wait",
+        "--json",
+        str(tmp_path),
+        env={"IMAGEQUEUE_URL": f"{api.base_url}/graphql"},
+    )
+
+    assert result.returncode == 1, result.stdout + result.stderr  # notes.txt is refused
+    by_name = {Path(f["file"]).name: f for f in json.loads(result.stdout)["files"]}
+    photo_outcome, text_outcome = by_name[long_name], by_name["notes.txt"]
+    assert photo_outcome["status"] == "COMPLETED" and photo_outcome["error"] is None
+    image = api.image(photo_outcome["id"])
+    assert image is not None and image["filename"] == long_name
+    assert text_outcome["id"] is None and "not a supported image" in text_outcome["error"]
 
 
 def test_upload_wait_ends_when_an_image_is_deleted_and_reports_it(
