@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import os
 import shutil
 import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,7 @@ from tests.processes import OwnServer, Process, own_server
 from tests.scraping import scrape, value, wait_for
 from tests.services import AMQP_HOST, AMQP_PORT, PG_PORT, free_port
 from tests.tcp_proxy import proxied
+from worker.lanes import Lanes
 from worker.retries import RetryPolicy, database_unavailable, is_transient
 
 # Quick retries, so a test that pays an attempt does not wait out a production backoff.
@@ -106,7 +111,7 @@ def test_a_pool_process_killed_mid_job_costs_that_job_one_attempt(own: OwnServer
     first = own.api.wait_final(busy)
     assert (first["status"], first["attempts"]) == ("COMPLETED", 2), first
     assert [own.api.wait_final(image_id)["status"] for image_id in later] == ["COMPLETED"] * 3
-    assert "a pool process died: replacing the process pool" in worker.log()
+    assert "a pool process died: replacing the pool process" in worker.log()
 
 
 def test_ctrl_c_in_a_terminal_lets_the_worker_finish_its_job_and_stop(own: OwnServer) -> None:
@@ -143,7 +148,47 @@ def test_a_job_over_its_time_limit_fails_once_as_a_timeout(own: OwnServer) -> No
     assert slow["error"] == "processing exceeded the time limit of 0.02 s"
     samples = scrape(f"http://127.0.0.1:{metrics_port}")
     assert value(samples, "imagequeue_jobs_failed_total", reason="timeout") == 1
-    assert "replacing the process pool" not in worker.log()
+    assert "replacing the pool process" not in worker.log()
+
+
+def test_a_job_killed_past_its_hard_deadline_costs_the_job_beside_it_nothing(
+    own: OwnServer,
+) -> None:
+    # Given a worker with two pool processes (time limit 2 s, so a job unanswered for 7 s is
+    # killed), both paused as if stuck in C code
+    metrics_port = free_port()
+    worker = own.launcher.start_worker(
+        {"WORKER_CONCURRENCY": "2", "JOB_TIMEOUT_S": "2", "WORKER_METRICS_PORT": str(metrics_port)}
+    )
+    paused = worker.pool_processes()
+    assert len(paused) == 2, paused
+    for pid in paused:
+        os.kill(pid, signal.SIGSTOP)
+
+    # When one job is handed to a pool process, and a second to the other a few seconds
+    # later (so the first reaches its hard deadline while the second is still within its own)
+    stuck = own.api.upload("stuck.jpg", photo(640, 480))["id"]
+    wait_for(lambda: _status(own, stuck) == "PROCESSING", "the first image processing")
+    time.sleep(4)
+    beside = own.api.upload("beside.jpg", photo(640, 480))["id"]
+    wait_for(lambda: _status(own, beside) == "PROCESSING", "the second image processing")
+
+    # Then the first fails once, as a timeout, its process killed
+    first = own.api.wait_final(stuck)
+    assert (first["status"], first["attempts"]) == ("FAILED", 1), first
+    assert first["error"] == "processing exceeded the time limit of 2 s"
+    # And once the process beside it goes on (if it is still there), the second completes
+    # on its first attempt: its pool process was not killed with the stuck one
+    for pid in paused:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGCONT)
+    second = own.api.wait_final(beside)
+    assert (second["status"], second["attempts"]) == ("COMPLETED", 1), second
+    samples = scrape(f"http://127.0.0.1:{metrics_port}")
+    assert value(samples, "imagequeue_jobs_failed_total", reason="timeout") == 1
+    assert value(samples, "imagequeue_jobs_retried_total", reason="worker_crash") == 0
+    assert worker.log().count("job over the hard deadline: replacing the pool process") == 1
+    assert httpx.get(f"http://127.0.0.1:{metrics_port}/readyz").status_code == 200
 
 
 # What PostgreSQL says while it is away or coming back, each with its SQLSTATE.
@@ -401,3 +446,33 @@ def test_a_server_cut_off_from_the_broker_still_stops_when_told(own: OwnServer) 
 
         # Then it stops, without waiting for the broker to come back (or this raises)
         assert server.popen.wait(timeout=40) is not None
+
+
+def test_a_lane_whose_job_stopped_waiting_is_free_only_once_its_render_ends() -> None:
+    # A closing channel cancels the job's task, not the render in the pool process: the
+    # next job given that lane would queue behind it with its own hard deadline running.
+    async def scenario() -> None:
+        lanes = Lanes(1, partial(ProcessPoolExecutor, max_workers=1))
+        loop = asyncio.get_running_loop()
+        try:
+            await lanes.warm_up()
+            # Given a job whose render (1 s) it stopped waiting for
+            lane = await lanes.take()
+            lane.submit(partial(time.sleep, 1.0), hard_deadline_s=loop.time() + 30)
+            lanes.give_back(lane)
+            # Then the lane is free again only once the render is over
+            started = loop.time()
+            assert await lanes.take() is lane
+            assert loop.time() - started >= 0.8
+            assert not lane.broken
+            # And a render stuck past its hard deadline has its process killed and replaced
+            lane.submit(partial(time.sleep, 30.0), hard_deadline_s=loop.time() + 0.5)
+            lanes.give_back(lane)
+            stuck_since = loop.time()
+            assert await asyncio.wait_for(lanes.take(), 10) is lane
+            assert loop.time() - stuck_since < 5
+            assert await asyncio.wrap_future(lane.submit(int, hard_deadline_s=0)) == 0
+        finally:
+            lanes.close()
+
+    asyncio.run(scenario())

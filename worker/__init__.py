@@ -2,5 +2,6 @@
 
 - ``consumer.py``: where a job is consumed, acked, and the row updated.
 - ``processing.py``: the Pillow code, run in a process pool off the event loop.
+- ``lanes.py``: the pool processes, one executor each, so killing one costs no other job.
 - ``main.py``: wiring (pool, broker, executor) and graceful shutdown.
 """

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import os
 from collections.abc import Callable
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from functools import partial
@@ -32,7 +32,8 @@ from infra.renditions import (
 from infra.storage import InvalidKey, Storage, StorageError, key_of_path
 from worker.errors import PermanentImageError, TimeLimitExceeded
 from worker.job_paths import JobPaths, PathsRefused, job_paths
-from worker.processing import Limits, ProcessResult, Target, pool_ready, process_image
+from worker.lanes import Lane, Lanes
+from worker.processing import Limits, ProcessResult, Target, process_image
 from worker.progress import ProgressReporter
 from worker.requeue import JobRequeuer, attempts_made, database_waits
 from worker.retries import (
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 _HAND_BACK_DELAY_S = 1.0
 
 # Past the time limit the pool process interrupts the job itself (SIGALRM); this much
-# longer we wait before deciding it is stuck in C code and replacing the pool.
+# longer we wait before deciding it is stuck in C code and replacing that pool process.
 HARD_DEADLINE_GRACE_S = 5.0
 
 
@@ -82,20 +83,25 @@ class RenditionPolicy:
 
 
 class _Slot:
-    """One pool process's turn, given back as soon as its rendering ends (idempotent)."""
+    """One pool process's turn (its lane), given back as soon as its rendering ends
+    (idempotent)."""
 
-    def __init__(self, slots: asyncio.Semaphore) -> None:
-        self._slots = slots
-        self._held = False
+    def __init__(self, lanes: Lanes) -> None:
+        self._lanes = lanes
+        self._lane: Lane | None = None
 
     async def acquire(self) -> None:
-        await self._slots.acquire()
-        self._held = True
+        self._lane = await self._lanes.take()
+
+    @property
+    def lane(self) -> Lane:
+        assert self._lane is not None, "the slot is not held"
+        return self._lane
 
     def release(self) -> None:
-        if self._held:
-            self._held = False
-            self._slots.release()
+        if self._lane is not None:
+            lane, self._lane = self._lane, None
+            self._lanes.give_back(lane)
 
 
 class JobConsumer:
@@ -129,15 +135,12 @@ class JobConsumer:
         self._progress = progress
         self._pool = pool
         self._storage = storage
-        self._make_executor = make_executor
-        self._executor = make_executor()
+        # One executor per pool process: killing one (a job stuck past its hard deadline)
+        # must not break the renders of the others (worker/lanes.py).
+        self._lanes = Lanes(concurrency, make_executor)
         self._renditions = renditions
         self._limits = limits
         self._in_flight: set[asyncio.Task[None]] = set()
-        # Renders handed to the pool and not finished there, whatever became of the tasks
-        # waiting for them (closing the channel cancels those).
-        self._renders: set[Future[ProcessResult]] = set()
-        self._slots = asyncio.Semaphore(concurrency)
         self._stopping = False
 
     @staticmethod
@@ -177,16 +180,8 @@ class JobConsumer:
     async def declare_queues(self) -> None:
         await self._requeuer.declare()
 
-    async def warm_up(self, processes: int) -> None:
-        """Start every pool process before the first job (spawning one imports Pillow).
-
-        A worker that takes jobs before its pool is up holds them longer for nothing, and
-        if it is killed in that window, those jobs pay an attempt for it.
-        """
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(
-            *(loop.run_in_executor(self._executor, pool_ready) for _ in range(processes))
-        )
+    async def warm_up(self) -> None:
+        await self._lanes.warm_up()
 
     async def drain(self, timeout_s: float) -> None:
         """Wait for jobs in flight; what is still running after ``timeout_s`` is redelivered.
@@ -204,10 +199,7 @@ class JobConsumer:
         connection is closed: it is killed, not waited for, since a process stuck in C code
         would otherwise hold the worker until it is killed from outside.
         """
-        if any(not render.done() for render in list(self._renders)):
-            log.warning("jobs still rendering at shutdown: stopping their pool processes")
-            _kill_processes(self._executor)
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._lanes.close()
 
     async def handle(self, message: AbstractIncomingMessage) -> JobOutcome:
         try:
@@ -217,7 +209,7 @@ class JobConsumer:
             await self._requeuer.dead_letter(message, reason=f"undecodable job: {exc}")
             await message.ack()
             return JobOutcome(None, "dead_lettered", str(exc), reason="undecodable")
-        slot = _Slot(self._slots)
+        slot = _Slot(self._lanes)
         # Claim only once a pool process is free: a row says PROCESSING while it renders,
         # not while it waits its turn here.
         await slot.acquire()
@@ -423,7 +415,7 @@ class JobConsumer:
         self._progress.started(job.image_id)
         try:
             targets = self._targets(paths, record)
-            result = await self._render(job.image_id, paths.original_key, targets)
+            result = await self._render(slot.lane, job.image_id, paths.original_key, targets)
         except TimeLimitExceeded as exc:
             return await self._fail(message, job.image_id, str(exc), reason="timeout")
         except PermanentImageError as exc:
@@ -545,7 +537,7 @@ class JobConsumer:
         return [thumb, *(Target(spec, rendition_key(paths.original_key, spec)) for spec in specs)]
 
     async def _render(
-        self, image_id: int, original_key: str, targets: list[Target]
+        self, lane: Lane, image_id: int, original_key: str, targets: list[Target]
     ) -> ProcessResult:
         loop = asyncio.get_running_loop()
         render = partial(
@@ -556,46 +548,25 @@ class JobConsumer:
             self._limits,
             self._progress.stage_callback(image_id),
         )
-        if _is_broken(self._executor):
-            # A pool process died while no job was running in it: this job need not pay
-            # an attempt for that.
-            self._replace_executor("a pool process died")
-        executor = self._executor
+        hard_limit_s = self._limits.time_limit_s + HARD_DEADLINE_GRACE_S
         try:
-            future = executor.submit(render)
-            self._renders.add(future)
-            future.add_done_callback(self._renders.discard)
-            return await asyncio.wait_for(
-                asyncio.wrap_future(future, loop=loop),
-                timeout=self._limits.time_limit_s + HARD_DEADLINE_GRACE_S,
-            )
+            future = lane.submit(render, hard_deadline_s=loop.time() + hard_limit_s)
+            return await asyncio.wait_for(asyncio.wrap_future(future, loop=loop), hard_limit_s)
         except BrokenProcessPool:
-            # A pool process died (OOM kill, segfault, SIGKILL), and ProcessPoolExecutor
-            # never recovers from that: every later submit would fail at once. The first
-            # job to notice replaces the pool; the ones that shared it are retried, as
-            # this one is (transient), in the new pool.
-            if executor is self._executor:
-                self._replace_executor("a pool process died")
+            # The lane's process died (OOM kill, segfault, SIGKILL), and ProcessPoolExecutor
+            # never recovers from that. Only this job was in it: it is retried (transient)
+            # once the lane has a new process; jobs in other lanes go on.
+            lane.replace("a pool process died")
             raise
         except TimeoutError:
             # The pool process ignored SIGALRM (stuck inside C code): only killing it frees
-            # the slot. Jobs sharing the pool fail with BrokenProcessPool, which is
-            # transient: they are retried, not blamed.
-            if executor is self._executor:
-                self._replace_executor("job over the hard deadline")
+            # the lane. It renders nothing else, so no other job pays for it.
+            lane.replace("job over the hard deadline")
             raise TimeLimitExceeded(self._limits.time_limit_s) from None
 
     def pool_state(self) -> str:
-        """For ``/readyz``: ``"ok"``, or why no job can render until the pool is replaced."""
-        if _is_broken(self._executor):
-            return "down: a pool process died; the pool is replaced before the next job"
-        return OK
-
-    def _replace_executor(self, why: str) -> None:
-        log.error("%s: replacing the process pool", why)
-        old, self._executor = self._executor, self._make_executor()
-        _kill_processes(old)
-        old.shutdown(wait=False, cancel_futures=True)
+        """For ``/readyz``: ``"ok"``, or why a pool process cannot render until it is replaced."""
+        return self._lanes.state()
 
     async def _fail(
         self,
@@ -612,14 +583,3 @@ class JobConsumer:
         self._progress.failed(image_id, error)
         await message.ack()
         return JobOutcome(image_id, "failed", error, reason=reason)
-
-
-def _kill_processes(executor: Executor) -> None:
-    for process in list((getattr(executor, "_processes", None) or {}).values()):
-        process.kill()
-
-
-def _is_broken(executor: Executor) -> bool:
-    # ProcessPoolExecutor says so only through this attribute (set by its manager thread
-    # the moment a process dies) or by failing the next submit.
-    return bool(getattr(executor, "_broken", False))

@@ -61,10 +61,12 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         concurrency=concurrency,
         pool=pool,
         storage=storage,
-        # A factory, because a pool stuck in C code past the deadline is replaced whole.
+        # One single-process executor per pool process, made again whenever its process is
+        # killed (stuck in C code past the deadline) or dies: a ProcessPoolExecutor breaks
+        # as a whole when one of its processes dies, failing every render in it.
         make_executor=partial(
             ProcessPoolExecutor,
-            max_workers=concurrency,
+            max_workers=1,
             mp_context=mp_context,
             initializer=init_pool_process,
             initargs=(progress.pool_queue, os.getpid(), settings.log_level, settings.log_format),
@@ -107,7 +109,7 @@ async def run_worker(settings: Settings, *, concurrency: int | None = None) -> N
         await channel.set_qos(prefetch_count=JobConsumer.prefetch_for(concurrency))
         queue = await declare_job_queue(channel)
         await consumer.declare_queues()
-        await consumer.warm_up(concurrency)
+        await consumer.warm_up()
         freeze_startup_heap()
         consumer_tag = await queue.consume(consumer.on_message)
         log.info("worker consuming", extra={"queue": queue.name, "concurrency": concurrency})

@@ -4,7 +4,8 @@
 decoding, and a hung decode would hold a pool slot forever. SIGALRM interrupts the job
 itself: Pillow decodes in chunks and returns to the interpreter between them, where the
 handler raises. Code that never returns to the interpreter is covered by the consumer,
-which replaces the whole pool after a grace period (``worker/consumer.py``).
+which kills that job's pool process (and only that one) after a grace period
+(``worker/consumer.py``, ``worker/lanes.py``).
 """
 
 from __future__ import annotations
