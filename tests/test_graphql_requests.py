@@ -13,7 +13,7 @@ from server.graphql.view import NOT_A_GRAPHQL_REQUEST, SUBSCRIPTIONS_NEED_A_WEBS
 from tests.client import PREFLIGHT, Api
 from tests.images import photo
 from tests.processes import Launcher
-from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription
+from tests.ws import LEGACY_WS, TRANSPORT_WS, Connection, Subscription
 
 WATCH_ALL = "subscription { imageUpdates { id status } }"
 
@@ -166,3 +166,72 @@ def test_a_subscription_document_of_several_operations_needs_an_operation_name(
         # Refused before anything runs: the first answer is the error, with no data
         assert OPERATION_NAME_REQUIRED in json.dumps(message["payload"]), (protocol, message)
         assert message["payload"].get("data") is None
+
+
+_DEEP = "a { " * 11 + "b" + " }" * 11
+_ALIASES = " ".join(f"a{i}: id" for i in range(16))
+_DOCUMENTS_REFUSED_BEFORE_EXECUTION: list[tuple[str, str | None, str]] = [
+    # (document, operationName, the first error's message)
+    ("subscription { imageUpdates( { id }", None, "Syntax Error: Expected Name, found '{'."),
+    ('{ image(id: "1") { id ', None, "Syntax Error: Expected Name, found <EOF>."),
+    (
+        "subscription { imageUpdates { " + "id " * 2000 + "} }",
+        None,
+        "Syntax Error: Document contains more than 2000 tokens. Parsing aborted.",
+    ),
+    (
+        "subscription { imageUpdates { nope } }",
+        None,
+        "Cannot query field 'nope' on type 'ImageUpdate'.",
+    ),
+    (
+        f"subscription {{ imageUpdates {{ {_DEEP} }} }}",
+        None,
+        "'anonymous' exceeds maximum operation depth of 10",
+    ),
+    (f"subscription {{ imageUpdates {{ {_ALIASES} }} }}", None, "16 aliases found. Allowed: 15"),
+    (
+        "subscription { imageUpdates { ...F } } "
+        "fragment F on ImageUpdate { ...G } fragment G on ImageUpdate { ...F }",
+        None,
+        "Cannot spread fragment 'F' within itself.",
+    ),
+    ("subscription A { imageUpdates { id } }", "B", 'Unknown operation named "B".'),
+]
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+def test_a_document_refused_before_execution_is_answered_with_an_error_over_websocket(
+    stack: Launcher, protocol: str
+) -> None:
+    # Given one connection, and documents that fail parsing, validation or a limit
+    server, base_url = stack.start_server()
+    socket = Connection(base_url, protocol)
+    try:
+        for number, (document, operation_name, first_error) in enumerate(
+            _DOCUMENTS_REFUSED_BEFORE_EXECUTION
+        ):
+            # When each is sent on it in turn
+            operation_id = f"bad-{number}"
+            socket.start(operation_id, document, operation_name)
+
+            # Then its answer is an `error` for its id, with the message HTTP would give:
+            # nothing before it (no bare `complete`, no earlier id's), and the connection
+            # stays open for the next one
+            try:
+                message = socket.next_message(timeout_s=10)
+            except TimeoutError:
+                pytest.fail(f"no answer to {document[:60]!r} over {protocol}")
+            assert message["id"] == operation_id and message["type"] == "error", message
+            errors = message["payload"]
+            # graphql-transport-ws sends a list of errors, graphql-ws the first alone
+            first = errors[0] if protocol == TRANSPORT_WS else errors
+            assert first["message"] == first_error, message
+        # And nothing more came for the last one either: the next message answers another
+        socket.start("after", "subscription { imageUpdates { nope } }")
+        assert socket.next_message(timeout_s=10)["id"] == "after"
+    finally:
+        socket.close()
+    # And nothing in the log reads as a server fault
+    records = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    assert [r for r in records if r["level"] in ("warning", "error", "critical")] == []

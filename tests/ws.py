@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from websockets.sync.client import ClientConnection, connect
@@ -18,7 +19,52 @@ UPDATES = (
 )
 
 
-class Subscription:
+class Connection:
+    """One initialised connection, in either protocol, for operations sent one by one."""
+
+    def __init__(self, base_url: str, protocol: str) -> None:
+        self.protocol = protocol
+        url = base_url.replace("http://", "ws://") + "/graphql"
+        self.socket: ClientConnection = connect(url, subprotocols=[protocol], open_timeout=10)  # type: ignore[list-item]
+        self.socket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        while self._receive(10)["type"] != "connection_ack":
+            pass
+
+    def start(
+        self,
+        operation_id: str,
+        query: str,
+        operation_name: str | None = None,
+        variables: dict[str, Any] | None = None,
+    ) -> None:
+        """Send an operation: `subscribe` in graphql-transport-ws, `start` in graphql-ws."""
+        payload: dict[str, Any] = {"query": query, "variables": variables or {}}
+        if operation_name is not None:
+            payload["operationName"] = operation_name
+        start = "subscribe" if self.protocol == TRANSPORT_WS else "start"
+        self.socket.send(json.dumps({"id": operation_id, "type": start, "payload": payload}))
+
+    def _receive(self, timeout_s: float) -> dict[str, Any]:
+        message: dict[str, Any] = json.loads(self.socket.recv(timeout=timeout_s))
+        return message
+
+    def next_message(self, timeout_s: float = 30) -> dict[str, Any]:
+        """The next data, error or completion message within ``timeout_s``, skipping
+        keep-alives and pings (which do not extend the wait)."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            message = self._receive(max(deadline - time.monotonic(), 0))
+            kind = message["type"]
+            if kind == "ping":
+                self.socket.send(json.dumps({"type": "pong"}))
+            elif kind not in ("ka", "pong"):
+                return message
+
+    def close(self) -> None:
+        self.socket.close()
+
+
+class Subscription(Connection):
     """One subscription on its own connection, in either protocol."""
 
     def __init__(
@@ -30,29 +76,8 @@ class Subscription:
         query: str = UPDATES,
         variables: dict[str, Any] | None = None,
     ) -> None:
-        self.protocol = protocol
-        url = base_url.replace("http://", "ws://") + "/graphql"
-        self.socket: ClientConnection = connect(url, subprotocols=[protocol], open_timeout=10)  # type: ignore[list-item]
-        self.socket.send(json.dumps({"type": "connection_init", "payload": {}}))
-        while self._receive(10)["type"] != "connection_ack":
-            pass
-        start = "subscribe" if protocol == TRANSPORT_WS else "start"
-        payload = {"query": query, "variables": {"ids": ids} if variables is None else variables}
-        self.socket.send(json.dumps({"id": "1", "type": start, "payload": payload}))
-
-    def _receive(self, timeout_s: float) -> dict[str, Any]:
-        message: dict[str, Any] = json.loads(self.socket.recv(timeout=timeout_s))
-        return message
-
-    def next_message(self, timeout_s: float = 30) -> dict[str, Any]:
-        """The next data or completion message, skipping keep-alives and pings."""
-        while True:
-            message = self._receive(timeout_s)
-            kind = message["type"]
-            if kind == "ping":
-                self.socket.send(json.dumps({"type": "pong"}))
-            elif kind not in ("ka", "pong"):
-                return message
+        super().__init__(base_url, protocol)
+        self.start("1", query, variables={"ids": ids} if variables is None else variables)
 
     def next_update(self, timeout_s: float = 30) -> dict[str, Any] | None:
         """The next ``imageUpdates`` payload, or None when the server completed."""
@@ -81,9 +106,6 @@ class Subscription:
                 updates.append(update)
                 if update["status"] in FINAL_STATUSES:
                     return updates
-
-    def close(self) -> None:
-        self.socket.close()
 
 
 def assert_moves_forward(updates: list[dict[str, object]]) -> None:

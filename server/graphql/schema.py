@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 
@@ -27,6 +29,27 @@ from server.graphql.rejected_uploads import RejectedUploadsExtension
 from server.graphql.subscriptions import Subscription
 
 log = logging.getLogger(__name__)
+
+
+class AnsweredParserCache(ParserCache):
+    """``ParserCache`` whose parse errors are answered on WebSocket too.
+
+    Strawberry's cache parses in its ``on_parse`` hook, outside the parse step's error handling:
+    ``Schema.execute`` (HTTP) catches what escapes, but ``Schema.stream`` (both WebSocket
+    protocols) let a syntax error or the token limit's error out of the stream, so the
+    client got a bare ``complete`` (graphql-transport-ws) or nothing (graphql-ws), and the
+    log a traceback. A document that fails to parse is left unparsed here: Strawberry's
+    own parse step, run next, fails on it again and answers the error as any transport
+    does. Only failing documents are parsed twice, and the token limit bounds that.
+    """
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        with suppress(Exception):  # Strawberry's parse step, next, answers it.
+            context.graphql_document = self.cached_parse_document(
+                context.query, **context.parse_options
+            )
+        yield
 
 
 class Schema(strawberry.Schema):
@@ -79,7 +102,7 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> Schema:
             # Clients send the same few documents over and over (every upload is the same
             # mutation): parsing and validating each again was ~12 % of an upload's CPU.
             # Bounded LRU caches, so arbitrary query texts cannot grow them.
-            ParserCache,
+            AnsweredParserCache,
             CheckedValidationCache,
             partial(AddValidationRules, limit_rules),
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),

@@ -77,8 +77,15 @@ def shared_document(
     """The document's sharing key if it watches all images, else None.
 
     A document over ``max_tokens`` (the schema's token limit) is left to Strawberry,
-    whose limit then answers it.
+    whose limit then answers it. So is a message whose fields have the wrong JSON types:
+    they reach here unchecked, and Strawberry answers them with an error.
     """
+    if (
+        not isinstance(query, str)
+        or not isinstance(operation_name, str | None)
+        or not isinstance(variables, dict | None)
+    ):
+        return None
     shape = _watch_all_shape(query, operation_name, max_tokens)
     if shape is None:
         return None
@@ -276,6 +283,17 @@ class SharedSubscriptionsHandler(BaseGraphQLTransportWSHandler[Context, None]):
         await super().handle_connection_init_timeout()
         if self.connection_timed_out:
             WEBSOCKETS_REFUSED.labels("init_timeout").inc()
+
+    @staticmethod
+    def _get_pre_execution_close_reason(error: GraphQLError) -> str | None:
+        """Never: a document's error ends its operation, not the connection.
+
+        Strawberry closes the socket (4400) when a document does not parse or names no
+        operation it has, which ends every other subscription on it too, and graphql-ws
+        clients (the web app) give up on a 4400 for good. Such a document is answered
+        like a validation error, with that operation's ``error`` message.
+        """
+        return None
 
     async def run_operation(self, operation: Operation[Context, None]) -> None:
         payloads: SharedPayloads = self.view.shared_payloads  # type: ignore[attr-defined]
