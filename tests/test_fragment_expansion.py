@@ -71,8 +71,11 @@ def test_an_exploding_document_is_refused_over_http_and_websocket(stack: Launche
             http.post("/graphql", json={"query": _spreading_each_other(12)}),
         ]
         bodies = [answer.json() for answer in answers]
-        assert bodies[0] == bodies[1] == {"data": None, "errors": [{"message": TOO_LARGE}]}
-        assert bodies[2]["errors"] == [{"message": "Cannot spread fragment 'F0' within itself."}]
+        refused = {"code": "GRAPHQL_VALIDATION_FAILED"}
+        too_large = {"message": TOO_LARGE, "extensions": refused}
+        assert bodies[0] == bodies[1] == {"data": None, "errors": [too_large]}
+        cycle = "Cannot spread fragment 'F0' within itself."
+        assert bodies[2]["errors"] == [{"message": cycle, "extensions": refused}]
 
         # Over WebSocket, the shared watch-all path and Strawberry's own both refuse it
         for protocol, document in [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 
 import httpx
 import pytest
@@ -12,8 +13,8 @@ from server.graphql.operation_name import OPERATION_NAME_REQUIRED
 from server.graphql.view import NOT_A_GRAPHQL_REQUEST, SUBSCRIPTIONS_NEED_A_WEBSOCKET
 from tests.client import PREFLIGHT, Api
 from tests.images import photo
-from tests.processes import Launcher
-from tests.ws import LEGACY_WS, TRANSPORT_WS, Connection, Subscription
+from tests.processes import Launcher, server_behind_a_proxy
+from tests.ws import LEGACY_WS, TRANSPORT_WS, Connection, Subscription, errors_in
 
 WATCH_ALL = "subscription { imageUpdates { id status } }"
 
@@ -143,6 +144,7 @@ def test_a_document_of_several_operations_runs_none_without_an_operation_name(
     body = api.graphql(document)
     assert body["data"] is None
     assert [error["message"] for error in body["errors"]] == [OPERATION_NAME_REQUIRED]
+    assert body["errors"][0]["extensions"] == {"code": "OPERATION_RESOLUTION_FAILURE"}
     assert api.image(image_id) is not None
 
     # Named, the chosen operation runs
@@ -235,3 +237,93 @@ def test_a_document_refused_before_execution_is_answered_with_an_error_over_webs
     # And nothing in the log reads as a server fault
     records = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
     assert [r for r in records if r["level"] in ("warning", "error", "critical")] == []
+
+
+IMAGES = (
+    "query($first: Int!, $after: String) {"
+    " images(first: $first, after: $after) { edges { cursor } } }"
+)
+
+
+@pytest.mark.parametrize(
+    ("query", "variables", "code"),
+    [
+        ("{ images(first: 5 { edges { cursor } } }", {}, "GRAPHQL_PARSE_FAILED"),
+        ("{ images { edges { noSuchField } } }", {}, "GRAPHQL_VALIDATION_FAILED"),
+        (
+            "{ " + " ".join(f"a{i}: limits {{ maxUploadBytes }}" for i in range(16)) + " }",
+            {},
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "query($s: ImageStatus) { images(status: $s) { edges { cursor } } }",
+            {"s": "LOST"},
+            "BAD_USER_INPUT",
+        ),
+        (IMAGES, {"first": 0}, "BAD_USER_INPUT"),
+        (IMAGES, {"first": 5, "after": "not-a-cursor"}, "BAD_USER_INPUT"),
+        ("{ stats(throughputMinutes: 0) { counts { total } } }", {}, "BAD_USER_INPUT"),
+        ('{ image(id: "1") { srcset(rendition: "x") } }', {}, "GRAPHQL_VALIDATION_FAILED"),
+    ],
+    ids=[
+        "syntax",
+        "unknown field",
+        "too many aliases",
+        "bad enum variable",
+        "first out of range",
+        "bad cursor",
+        "throughput window out of range",
+        "unknown argument",
+    ],
+)
+def test_a_request_the_client_must_change_says_what_to_fix_by_its_code(
+    api: Api, query: str, variables: dict[str, object], code: str
+) -> None:
+    # When a client sends a document, or values, that no retry will make right
+    body = api.graphql(query, variables)
+    # Then its error's code says what kind of change is needed, as Apollo Server's do
+    assert [error["extensions"]["code"] for error in body["errors"]] == [code], body
+
+
+UNAVAILABLE = "the database is unavailable; try again"
+
+
+def test_a_database_outage_tells_every_operation_by_its_code_to_try_again_later(
+    service_env: dict[str, str], tmp_path: Path
+) -> None:
+    # Given a server that reaches PostgreSQL through a proxy of this test's own, and an image
+    with server_behind_a_proxy(service_env, tmp_path, "database") as (_, api, proxy):
+        image_id = api.upload("kept.jpg", photo(40, 40))["id"]
+        # When the database becomes unreachable for that server
+        proxy.cut()
+        # Then queries and mutations that need it are told to send the same request later
+        for query in [
+            "query($id: ID!) { image(id: $id) { id } }",
+            "query { images { edges { cursor } } }",
+            "query { stats { counts { total } } }",
+            "mutation($id: ID!) { deleteImage(id: $id) }",
+            "mutation($id: ID!) { retryImage(id: $id) { id } }",
+        ]:
+            variables = {"id": image_id} if "$id" in query else {}
+            [error] = api.graphql(query, variables)["errors"]
+            assert error["message"] == UNAVAILABLE, query
+            assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}, query
+        # And an upload also names the file, as a batch upload's per-file errors do
+        upload = api.upload_multipart([("later.jpg", photo(40, 40))]).json()
+        assert upload["data"] == {"uploadImage": None}
+        [error] = upload["errors"]
+        assert error["message"] == UNAVAILABLE
+        assert error["extensions"] == {
+            "code": "SERVICE_UNAVAILABLE",
+            "filename": "later.jpg",
+            "reason": UNAVAILABLE,
+        }
+        # And so is a subscription to the image, over either WebSocket protocol
+        for protocol in (TRANSPORT_WS, LEGACY_WS):
+            watcher = Subscription(api.base_url, protocol, ids=[image_id])
+            try:
+                [error] = errors_in(watcher.next_message())
+            finally:
+                watcher.close()
+            assert error["message"] == UNAVAILABLE, protocol
+            assert error["extensions"] == {"code": "SERVICE_UNAVAILABLE"}, protocol

@@ -107,3 +107,63 @@ def test_rejected_files_of_aliased_batches_name_their_own_field_and_index_in_fil
     errors = (first_error, second_error)
     assert [error["extensions"]["fileIndex"] for error in errors] == [1, 0]
     assert [error["extensions"]["filename"] for error in errors] == ["a1.txt", "b0.txt"]
+
+
+RENDITIONS_ONLY_THUMB = {"renditions": [{"name": "thumb", "width": 64}]}
+UPLOAD_WITH_OPTIONS = (
+    "mutation($f: Upload!, $o: UploadOptions) { uploadImage(file: $f, options: $o) { id } }"
+)
+
+
+def test_a_refused_upload_image_says_by_its_code_to_change_the_file_and_names_it(
+    api: Api,
+) -> None:
+    before = api.stored_originals()
+    # When a client sends a file that is not an image through uploadImage
+    response = api.upload_multipart([("notes.jpg", b"just some text")])
+    assert response.status_code == 200, response.text
+    body = response.json()
+    # Then the field is null, and its error says, as uploadImages' per-file errors do, that
+    # this file must change (not be sent again as it is), which file, and why
+    assert body["data"] == {"uploadImage": None}
+    [error] = body["errors"]
+    assert error["path"] == ["uploadImage"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+    assert error["extensions"]["filename"] == "notes.jpg"
+    assert error["extensions"]["reason"].startswith("not a supported image")
+    assert api.stored_originals() == before
+
+
+def test_invalid_upload_options_are_refused_as_bad_user_input(api: Api) -> None:
+    # When a client asks for a rendition under the reserved name
+    response = api.upload_multipart(
+        [("fine.jpg", photo(40, 40))],
+        query=UPLOAD_WITH_OPTIONS,
+        variables={"o": RENDITIONS_ONLY_THUMB},
+    )
+    # Then it is told to change its request
+    [error] = response.json()["errors"]
+    assert "thumb" in error["message"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+RETRY = "mutation($id: ID!) { retryImage(id: $id) { id status } }"
+
+
+def test_a_retry_of_an_image_that_is_not_failed_names_its_status_under_bad_user_input(
+    api: Api,
+) -> None:
+    # Given a COMPLETED image
+    image_id = api.upload("fine-as-it-is.jpg", photo(40, 40))["id"]
+    assert api.wait_final(image_id)["status"] == "COMPLETED"
+    # When a client asks to retry it
+    body = api.graphql(RETRY, {"id": image_id})
+    # Then the retry is refused as something not to ask again, and the image's status says why
+    assert body["data"] == {"retryImage": None}
+    [error] = body["errors"]
+    assert error["message"] == f"image {image_id} is COMPLETED; only FAILED images can be retried"
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "status": "COMPLETED"}
+
+    # And a retry of an image that does not exist is refused the same way, with no status
+    [unknown] = api.graphql(RETRY, {"id": "987654321"})["errors"]
+    assert unknown["extensions"] == {"code": "BAD_USER_INPUT"}

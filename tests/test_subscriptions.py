@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterator
+import logging
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import httpx
 import pytest
 
+from server.graphql.schema import schema
 from tests.client import Api
 from tests.faults import restart_rabbitmq
 from tests.images import photo
 from tests.processes import Launcher, OwnServer, own_server, server_behind_a_proxy
 from tests.scraping import scrape, value, wait_for
-from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription, assert_moves_forward
+from tests.ws import LEGACY_WS, TRANSPORT_WS, Subscription, assert_moves_forward, errors_in
 
 
 def _watch_one_upload(
@@ -129,6 +133,61 @@ def test_unknown_ids_are_an_error_not_a_hang(api: Api) -> None:
     assert message["type"] in ("error", "next")
     errors = message["payload"] if message["type"] == "error" else message["payload"]["errors"]
     assert errors[0]["message"] == "no image with id 999999"
+
+
+@pytest.mark.parametrize("protocol", [TRANSPORT_WS, LEGACY_WS])
+@pytest.mark.parametrize(
+    ("ids", "message"),
+    [
+        (["999999"], "no image with id 999999"),
+        (["not-an-id"], "no image with id not-an-id"),
+        ([], "ids must name at least one image (omit it to watch all)"),
+    ],
+    ids=["unknown", "malformed", "empty"],
+)
+def test_a_subscription_refused_for_its_ids_says_by_its_code_to_change_them(
+    api: Api, protocol: str, ids: list[str], message: str
+) -> None:
+    # When a client subscribes to ids it must change before subscribing again
+    watcher = Subscription(api.base_url, protocol, ids=ids)
+    try:
+        [error] = errors_in(watcher.next_message())
+    finally:
+        watcher.close()
+    # Then the error says so by its code, not only in words
+    assert error["message"] == message
+    assert error["extensions"] == {"code": "BAD_USER_INPUT"}
+
+
+async def test_a_bug_inside_a_subscription_is_masked_with_its_code(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Given a subscription by id whose database read fails with an unexpected error (one
+    # raised inside the subscription's generator, which graphql-core reports without a path)
+    class Broken:
+        async def get_many(self, image_ids: list[int]) -> dict[int, object]:
+            raise KeyError("internal detail")
+
+    class Hub:
+        def subscribe(self, image_ids: frozenset[int]) -> contextlib.AbstractContextManager[None]:
+            return contextlib.nullcontext()
+
+    context = SimpleNamespace(max_subscription_ids=10, hub=Hub(), service=Broken())
+    # When a client subscribes
+    stream = await schema.subscribe(
+        'subscription { imageUpdates(ids: ["1"]) { id } }', context_value=context
+    )
+    assert isinstance(stream, AsyncIterator)
+    results = [result async for result in stream]
+    # Then it reads what a resolver's bug reads, not the bug's own message
+    [result] = results
+    assert [error.formatted for error in result.errors or []] == [
+        {"message": "Unexpected error.", "extensions": {"code": "INTERNAL_SERVER_ERROR"}}
+    ]
+    # And operators read the bug, with its traceback
+    [record] = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert "internal detail" in record.getMessage()
+    assert record.exc_info is not None
 
 
 def test_events_cross_server_instances(api: Api, stack: Launcher) -> None:

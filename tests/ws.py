@@ -108,6 +108,17 @@ class Subscription(Connection):
                     return updates
 
 
+def errors_in(message: dict[str, Any]) -> list[dict[str, Any]]:
+    """The GraphQL errors a subscription's message carries, in either protocol: an `error`
+    message (a list in graphql-transport-ws, one error in graphql-ws) or a payload's."""
+    if message["type"] == "error":
+        payload = message["payload"]
+        return payload if isinstance(payload, list) else [payload]
+    assert message["type"] in ("next", "data"), message
+    errors: list[dict[str, Any]] = message["payload"].get("errors") or []
+    return errors
+
+
 def assert_moves_forward(updates: list[dict[str, object]]) -> None:
     """Statuses never go back, and progress only rises."""
     order = {"PENDING": 0, "PROCESSING": 1, "COMPLETED": 2, "FAILED": 2, "DELETED": 3}

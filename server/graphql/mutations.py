@@ -14,7 +14,7 @@ from strawberry.types import Info
 
 from infra.db.images import parse_image_id
 from server.graphql.context import Context
-from server.graphql.errors import UserFacingError
+from server.graphql.errors import SERVICE_UNAVAILABLE, UserFacingError
 from server.graphql.inputs import UploadOptions, requested_renditions
 from server.graphql.rejected_uploads import RejectedUpload
 from server.graphql.types import Image
@@ -49,7 +49,8 @@ class Mutation:
     @strawberry.mutation(
         description=(
             "Store an image and queue it for processing; returns at once, PENDING. "
-            "Null, with an error, when it is refused."
+            "Null, with an error, when it is refused; when the file itself is, the error's "
+            "extensions hold its `filename` and the `reason`."
         )
     )
     async def upload_image(
@@ -58,7 +59,17 @@ class Mutation:
         # Options are checked before the file is touched: a bad option stores nothing.
         renditions = requested_renditions(options)
         upload = _take_once(info, _as_file(file, "file"))
-        record = await info.context.service.upload(upload.filename, upload.file, renditions)
+        try:
+            record = await info.context.service.upload(upload.filename, upload.file, renditions)
+        except ServiceUnavailable as unavailable:
+            # Reported as uploadImages reports a file it could not take now.
+            reason = str(unavailable)
+            raise UserFacingError(
+                reason,
+                code=SERVICE_UNAVAILABLE,
+                filename=clean_filename(upload.filename),
+                reason=reason,
+            ) from unavailable
         return Image.from_row(record)
 
     @strawberry.mutation(
@@ -118,7 +129,8 @@ class Mutation:
     @strawberry.mutation(
         description=(
             "Queue a FAILED image again with a fresh attempt count; returns it, PENDING. "
-            "Null, with an error, when the image is unknown or not FAILED."
+            "Null, with an error, when the image is unknown or not FAILED (then the "
+            "error's extensions hold its `status`)."
         )
     )
     async def retry_image(self, info: Info[Context, None], id: strawberry.ID) -> Image | None:
@@ -128,7 +140,9 @@ class Mutation:
             current = await info.context.service.get(image_id) if image_id else None
             if current is None:
                 raise UserFacingError(f"no image with id {id}")
+            # Its ImageStatus value, as `status` reads in the schema.
+            status = current.status.name
             raise UserFacingError(
-                f"image {id} is {current.status.name}; only FAILED images can be retried"
+                f"image {id} is {status}; only FAILED images can be retried", status=status
             )
         return Image.from_row(record)

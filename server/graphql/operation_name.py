@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from graphql import GraphQLError, OperationDefinitionNode
 from strawberry.extensions import SchemaExtension
 
+from server.graphql.errors import OPERATION_RESOLUTION_FAILURE
+
 OPERATION_NAME_REQUIRED = "operationName is required when the document has more than one operation"
 
 
@@ -26,5 +28,8 @@ class RequireOperationName(SchemaExtension):
             operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
             if len(operations) > 1:
                 # Raised before execution starts, so no operation of the document runs.
-                raise GraphQLError(OPERATION_NAME_REQUIRED)
+                raise GraphQLError(
+                    OPERATION_NAME_REQUIRED,
+                    extensions={"code": OPERATION_RESOLUTION_FAILURE},
+                )
         yield

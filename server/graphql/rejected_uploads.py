@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from graphql import GraphQLError
 from strawberry.extensions import SchemaExtension
 
+from server.graphql.errors import upload_rejection_extensions
 from server.service import UploadRejected
 
 
@@ -41,14 +42,7 @@ class RejectedUploadsExtension(SchemaExtension):
                     str(rejection),
                     path=list(upload.field_path),
                     extensions={
-                        # A file the service could not take now may be sent again later.
-                        "code": (
-                            "SERVICE_UNAVAILABLE"
-                            if rejection.status_code == 503
-                            else "BAD_USER_INPUT"
-                        ),
-                        "filename": rejection.filename,
-                        "reason": rejection.reason,
+                        **upload_rejection_extensions(rejection),
                         "fileIndex": upload.file_index,
                         # The same number under its first name, which older clients read.
                         "index": upload.file_index,

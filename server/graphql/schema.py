@@ -12,7 +12,6 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     AddValidationRules,
-    MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
     ParserCache,
@@ -20,7 +19,12 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from server.graphql.errors import should_mask_error
+from server.graphql.errors import (
+    MaskUnexpectedErrors,
+    ValidationErrorCodes,
+    add_code,
+    should_mask_error,
+)
 from server.graphql.fragment_expansion import CheckedValidationCache, FragmentExpansionLimiter
 from server.graphql.mutations import Mutation
 from server.graphql.operation_name import RequireOperationName
@@ -56,7 +60,11 @@ class Schema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Log bugs with their traceback; the client's own mistakes only at debug level.
+        """Give every error its ``extensions.code``; log bugs with their traceback, the
+        client's own mistakes only at debug level.
+
+        Strawberry calls this for every error of every transport, before masking
+        (``MaskUnexpectedErrors`` gives a masked one its code again).
 
         Strawberry logs every error at ERROR with a traceback, so a malformed query or an
         upload that is not an image looked like an incident. Errors a client reads as they
@@ -64,6 +72,7 @@ class Schema(strawberry.Schema):
         where they happen, with the cause.
         """
         for error in errors:
+            add_code(error)
             if should_mask_error(error):
                 log.error(
                     "unexpected error in a GraphQL operation: %s",
@@ -96,7 +105,9 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> Schema:
         subscription=Subscription,
         # Factories, not instances: an extension keeps per-operation state.
         extensions=[
-            # First of the validation hooks: the depth and alias limiters' work doubles
+            # Its validation hook only reads, after every other one: their errors are in.
+            ValidationErrorCodes,
+            # First of the validation hooks that work: the depth and alias limiters' work doubles
             # with each fragment that spreads the next one twice (fragment_expansion.py).
             FragmentExpansionLimiter,
             # Clients send the same few documents over and over (every upload is the same
@@ -108,7 +119,7 @@ def build_schema(limits: QueryLimits = QueryLimits()) -> Schema:
             partial(MaxTokensLimiter, max_token_count=limits.max_tokens),
             RequireOperationName,
             RejectedUploadsExtension,
-            partial(MaskErrors, should_mask_error=should_mask_error),
+            partial(MaskUnexpectedErrors, should_mask_error=should_mask_error),
         ],
     )
 
