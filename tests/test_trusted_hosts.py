@@ -251,7 +251,10 @@ async def test_serve_takes_its_default_from_the_address_it_binds(
 ) -> None:
     # compose and the image bind with `serve --host 0.0.0.0`, not with HOST
     served: list[Starlette] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **_: served.append(app))
+    stand_in = socket.socket()
+    monkeypatch.setattr(uvicorn.Server, "run", lambda server, **_: served.append(server.config.app))
+    # Nothing is bound: the socket serve would listen on is a stand-in
+    monkeypatch.setattr(cli.main, "_listening_socket", lambda *_: stand_in)
     monkeypatch.setattr(cli.main, "configure_logging", lambda **_: None)  # the test's own stays
     # The start-up check of PostgreSQL and RabbitMQ has its own tests (test_cli.py)
     monkeypatch.setattr(cli.main, "_services_problem", lambda *_, **__: None)
@@ -260,6 +263,7 @@ async def test_serve_takes_its_default_from_the_address_it_binds(
     monkeypatch.chdir(Path(__file__).parent)  # away from a developer's .env
 
     cli.main.main(["serve", *serve_args])
+    stand_in.close()
 
     transport = httpx.ASGITransport(app=served[0])
     async with httpx.AsyncClient(transport=transport) as http:
