@@ -25,6 +25,7 @@ from cli.remote import (
     WATCH,
     describe,
     print_error,
+    print_note,
     stderr,
     stdout,
 )
@@ -217,12 +218,20 @@ def run_upload(
     0: every file accepted (with ``wait``: every one COMPLETED); 1: any other outcome;
     2: a path cannot be read, so nothing was sent; 130: interrupted (Ctrl-C).
     """
-    files, problems = collect_files(paths)
+    collected = collect_files(paths)
+    files, problems = collected.files, collected.problems
     if problems:
         print_error(f"nothing uploaded: {len(problems)} of the paths given cannot be read")
         for problem in problems:
             print_error(f"  {problem}")
         return EXIT_USAGE
+    if collected.skipped:
+        shown = ", ".join(path.name for path in collected.skipped[:3])
+        more = ", …" if len(collected.skipped) > 3 else ""
+        print_note(
+            f"left out {len(collected.skipped)} file(s) in the folders given whose names are "
+            f"not an image's ({shown}{more}); name a file to send it anyway"
+        )
     if not files:
         print_error("no files to upload")
         return EXIT_USAGE

@@ -124,11 +124,13 @@ def test_upload_json_gives_scripts_every_files_whole_name_and_id(api: Api, tmp_p
     (tmp_path / long_name).write_bytes(photo(64, 48))
     (tmp_path / "notes.txt").write_text("not an image")
 
+    # A file named is sent whatever its name (the folder would leave notes.txt out)
     result = _imagequeue(
         "upload",
         "--wait",
         "--json",
-        str(tmp_path),
+        str(tmp_path / long_name),
+        str(tmp_path / "notes.txt"),
         env={"IMAGEQUEUE_URL": f"{api.base_url}/graphql"},
     )
 
@@ -139,6 +141,35 @@ def test_upload_json_gives_scripts_every_files_whole_name_and_id(api: Api, tmp_p
     image = api.image(photo_outcome["id"])
     assert image is not None and image["filename"] == long_name
     assert text_outcome["id"] is None and "not a supported image" in text_outcome["error"]
+
+
+def test_upload_of_a_folder_leaves_out_files_whose_names_are_not_images(
+    api: Api, tmp_path: Path
+) -> None:
+    # Given a camera export: photos beside a note and the editor's sidecar files
+    (tmp_path / "IMG_0001.JPG").write_bytes(photo(64, 48))
+    (tmp_path / "IMG_0002.heic.jpeg").write_bytes(photo(48, 64))
+    (tmp_path / "IMG_0001.xmp").write_text("<x:xmpmeta/>")
+    (tmp_path / "README.txt").write_text("holiday 2026")
+    env = {"IMAGEQUEUE_URL": f"{api.base_url}/graphql"}
+
+    result = _imagequeue("upload", "--json", str(tmp_path), env=env)
+
+    # Then the photos are sent and accepted, and the rest is left out, with a note
+    assert result.returncode == 0, result.stdout + result.stderr
+    sent = [Path(f["file"]).name for f in json.loads(result.stdout)["files"]]
+    assert sent == ["IMG_0001.JPG", "IMG_0002.heic.jpeg"]
+    assert "left out 2 file(s) in the folders given whose names are not an image's" in (
+        result.stderr
+    )
+
+
+def test_the_folder_filter_knows_every_format_the_server_accepts() -> None:
+    from cli.files import IMAGE_SUFFIXES
+    from infra.image_formats import _EXTENSION_ALIASES, ACCEPTED_FORMATS
+
+    server_extensions = {ext for _, ext in ACCEPTED_FORMATS.values()} | set(_EXTENSION_ALIASES)
+    assert {f".{ext}" for ext in server_extensions} <= IMAGE_SUFFIXES
 
 
 def test_upload_wait_ends_when_an_image_is_deleted_and_reports_it(
