@@ -22,7 +22,7 @@ from infra.broker.events import EventPublisher
 from infra.broker.messages import ImageEvent
 from infra.db import outbox
 from infra.db.outbox import OutboxEntry
-from server.background import BackgroundLoop
+from server.background import BackgroundLoop, RetryLog
 from server.job_publisher import JobPublisher
 
 log = logging.getLogger(__name__)
@@ -50,7 +50,11 @@ class OutboxRelay(BackgroundLoop):
         self._wakeup = asyncio.Event()
         self._handed_over: list[OutboxEntry] = []
         self._poll_due = True
-        self._failing = False
+        self._retries = RetryLog(
+            log,
+            failed="outbox relay failed (%s); retrying",
+            still_failing="outbox relay still failing (%s)",
+        )
 
     def hand_over(self, entry: OutboxEntry) -> None:
         """An upload's entry, just committed: publish it now, from memory."""
@@ -76,20 +80,13 @@ class OutboxRelay(BackgroundLoop):
                         self._poll_due = True  # more may be waiting
             except Exception as exc:
                 # Broker or database away: entries stay committed; try again with backoff.
-                # One warning per outage; the retries after it would repeat it every few s.
-                if self._failing:
-                    log.debug("outbox relay still failing (%s)", exc)
-                else:
-                    log.warning("outbox relay failed (%s); retrying", exc)
-                    self._failing = True
+                self._retries.failure(exc)
                 self._poll_due = True
                 await asyncio.sleep(delay_s)
                 delay_s = min(delay_s * 2, _RETRY_MAX_S)
                 continue
             delay_s = _RETRY_MIN_S
-            if self._failing:
-                log.info("outbox relay publishing again")
-                self._failing = False
+            self._retries.success("outbox relay publishing again")
             if self._poll_due or self._handed_over:
                 continue
             try:

@@ -16,7 +16,7 @@ from aio_pika.abc import AbstractIncomingMessage
 
 from infra.broker.messages import DecodeError, ImageEvent
 from infra.broker.topology import declare_event_listener_queue
-from server.background import BackgroundLoop
+from server.background import BackgroundLoop, RetryLog
 from server.events.hub import EventHub
 
 log = logging.getLogger(__name__)
@@ -36,7 +36,11 @@ class EventListener(BackgroundLoop):
         self._hub = hub
         self._lost_at: datetime | None = None
         self._connected = False
-        self._outage_logged = False
+        self._retries = RetryLog(
+            log,
+            failed="event listener disconnected (%s); retrying",
+            still_failing="event listener still disconnected (%s)",
+        )
 
     async def run(self) -> None:
         delay_s = _RETRY_MIN_S
@@ -47,12 +51,7 @@ class EventListener(BackgroundLoop):
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                # One warning per outage; the retries after it would repeat it every few s.
-                if self._outage_logged:
-                    log.debug("event listener still disconnected (%s)", exc)
-                else:
-                    log.warning("event listener disconnected (%s); retrying", exc)
-                    self._outage_logged = True
+                self._retries.failure(exc)
             if self._connected:
                 self._lost_at = datetime.now(UTC)
             self._connected = False
@@ -74,7 +73,8 @@ class EventListener(BackgroundLoop):
             await queue.consume(self._on_message, no_ack=True)
             log.info("listening for image events on %s", queue.name)
             self._connected = True
-            self._outage_logged = False
+            # "listening for image events" above says it is back.
+            self._retries.success()
             if self._lost_at is not None:
                 # Events published while we were away are gone with the old queue.
                 self._hub.resync_all(self._lost_at - _RESYNC_MARGIN)
