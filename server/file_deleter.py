@@ -18,7 +18,7 @@ import asyncpg
 from infra.db import file_deletions
 from infra.db.file_deletions import FileDeletion
 from infra.renditions import rendition_prefix, thumbnail_key_for
-from infra.storage import InvalidKey, Storage, key_of_path
+from infra.storage import InvalidKey, Storage
 from server.background import BackgroundLoop
 
 log = logging.getLogger(__name__)
@@ -33,12 +33,11 @@ _BATCH = 100
 def _keys_of(entry: FileDeletion, storage: Storage) -> list[str]:
     """Every key the image may have: its row's, the thumbnail named after its original, and
     whatever is in its renditions folder (a worker that crashed before recording it)."""
-    original_key = key_of_path(entry.original_path)
-    keys = [original_key, thumbnail_key_for(original_key)]
-    if entry.thumbnail_path:
-        keys.append(key_of_path(entry.thumbnail_path))
+    keys = [entry.original_key, thumbnail_key_for(entry.original_key)]
+    if entry.thumbnail_key:
+        keys.append(entry.thumbnail_key)
     keys.extend(entry.rendition_keys)
-    keys.extend(storage.iter_keys(rendition_prefix(original_key)))
+    keys.extend(storage.iter_keys(rendition_prefix(entry.original_key)))
     return list(dict.fromkeys(keys))
 
 
@@ -50,7 +49,7 @@ def _remove_files(entry: FileDeletion, storage: Storage) -> None:
             # A path a legacy producer wrote that storage would never have held: retrying
             # cannot help.
             log.warning("not a storage key, skipped: %r", key, extra={"image_id": entry.image_id})
-    storage.remove_folder_if_empty(rendition_prefix(key_of_path(entry.original_path)))
+    storage.remove_folder_if_empty(rendition_prefix(entry.original_key))
 
 
 class FileDeleter(BackgroundLoop):

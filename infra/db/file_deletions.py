@@ -14,11 +14,11 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from infra.db.images import Executor, ImageRecord
+from infra.db.images import Executor, ImageRecord, StoredPaths
 
 
 @dataclass(frozen=True, slots=True)
-class FileDeletion:
+class FileDeletion(StoredPaths):
     """What a deleted image's row said about its files."""
 
     image_id: int

@@ -30,8 +30,26 @@ class ImageStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+class StoredPaths:
+    """The storage keys a row's ``original_path`` and ``thumbnail_path`` name (a legacy
+    row's may start with ``/``): for an image's row and what a deleted one left."""
+
+    __slots__ = ()
+    original_path: str
+    thumbnail_path: str | None
+
+    @property
+    def original_key(self) -> str:
+        return key_of_path(self.original_path)
+
+    @property
+    def thumbnail_key(self) -> str | None:
+        """None until there is a thumbnail."""
+        return None if self.thumbnail_path is None else key_of_path(self.thumbnail_path)
+
+
 @dataclass(frozen=True, slots=True)
-class ImageRecord:
+class ImageRecord(StoredPaths):
     id: int
     filename: str
     original_path: str
@@ -55,16 +73,6 @@ class ImageRecord:
     """What the worker wrote: ``{name, key, width, height, format, size}`` each."""
     requested_renditions: list[dict[str, Any]] | None
     """The upload's own rendition specs; None means the worker's presets."""
-
-    @property
-    def original_key(self) -> str:
-        """``original_path`` as a storage key (a legacy row's may start with ``/``)."""
-        return key_of_path(self.original_path)
-
-    @property
-    def thumbnail_key(self) -> str | None:
-        """``thumbnail_path`` as a storage key; None until there is one."""
-        return None if self.thumbnail_path is None else key_of_path(self.thumbnail_path)
 
     def path_for(self, key: str) -> str:
         """How this row writes a key of its own: as ``/key`` when its original's path is the
